@@ -1,0 +1,27 @@
+"""The model kinds, registered in one place.
+
+A new kind is one module here (schema + compile + evaluator), its rules in ``validator.rules``, and one line
+in ``KINDS``. This package is imported by apps, so it depends on nothing of the gate.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from . import bandit, ranking, scorecard, segments
+from .base import InputError, Kind, ModelError
+from .contract import Contract
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind for kind in (scorecard.KIND, ranking.KIND, bandit.KIND, segments.KIND)
+}
+
+
+def compile_model(data: Mapping[str, Any], contract: Contract | None = None) -> Any:
+    """Turn a validated model document into its evaluator (``.score``/``.rank``/``.choose``/``.assign``)."""
+    kind = KINDS.get(str(data.get("kind")))
+    if kind is None:
+        raise ModelError(f"unknown model kind {data.get('kind')!r}; known: {', '.join(sorted(KINDS))}")
+    return kind.compile(data, contract)
+
+
+__all__ = ["KINDS", "Contract", "InputError", "Kind", "ModelError", "compile_model"]
