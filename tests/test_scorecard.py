@@ -318,7 +318,7 @@ def test_generated_source_holds_no_text_from_the_model():
     data = small()
     data["terms"][2]["levels"] = {"card\"); import os; (\"": 0.0}
     data["bands"][0]["decision"] = "approve'); import os; ('"
-    ev = compile(data, None)
+    ev = compile(data, None).prepare()
     assert "import os" not in ev.source and "card" not in ev.source and "approve" not in ev.source
 
 
@@ -692,3 +692,22 @@ def test_score_agrees_with_explain_and_the_documented_rules(order):
     ranked = sorted(((-c, i, codes[n]) for i, (n, _, c) in enumerate(rows)
                      if codes[n] and c > FRAUD["reasons"]["min_contribution"]))
     assert result.reasons == tuple(code for _, _, code in ranked[:FRAUD["reasons"]["top"]])
+
+
+def test_a_scorecard_of_thousands_of_terms_compiles_and_adds_left_to_right():
+    """One long `a + b + ...` expression overflows Python's compiler; the generator writes it in chunks."""
+    from validator.models import compile_model
+
+    n = 5000
+    data = {
+        "kind": "scorecard", "name": "wide", "contract": "checkout", "link": "identity", "intercept": 0.5,
+        "terms": [{"name": f"t{i}", "input": f"i{i}", "type": "numeric", "transform": "identity", "weight": 0.001}
+                  for i in range(n)],
+        "bands": [{"decision": "approve", "below": 5.0}, {"decision": "decline"}],
+    }
+    ev = compile_model(data, None)
+    expected = 0.5
+    for _ in range(n):
+        expected += 0.001 * 1.0
+    result = ev.score({f"i{i}": 1.0 for i in range(n)})
+    assert result.value == expected and result.decision == "decline"

@@ -47,4 +47,4 @@ def test_loader_agrees_with_safe_load(data, flow):
     assert doc.data == expected
     # every value has a position inside the file
     lines = text.count("\n") + 1
-    assert all(1 <= span.line <= lines for span in doc.values.values())
+    assert all(1 <= doc.span(path).line <= lines for path in doc.values)

@@ -5,8 +5,9 @@ unexpected)"); analysts get the key, where it is, and a "did you mean" when a cl
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -18,6 +19,22 @@ _JSON_TYPES = {dict: "a mapping", list: "a list", str: "text", bool: "true/false
 
 
 _VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+_FAST: dict[int, tuple[dict[str, Any], Callable[[Any], Any]]] = {}
+DRAFT7 = "http://json-schema.org/draft-07/schema#"
+
+
+def fast_validator_for(schema: dict[str, Any]) -> Callable[[Any], Any]:
+    """fastjsonschema's generated code for the schema, read as draft-07.
+
+    Our schemas use only keywords draft-07 and 2020-12 share (a test enforces it), so both drafts give the
+    same verdict; fastjsonschema decides "valid" about ten times faster than jsonschema, and most files
+    are valid. jsonschema (2020-12) still produces every message when a file is not.
+    """
+    cached = _FAST.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = (schema, fastjsonschema.compile({**schema, "$schema": DRAFT7}))
+        _FAST[id(schema)] = cached
+    return cached[1]
 
 
 def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
@@ -30,7 +47,17 @@ def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
     return cached[1]
 
 
+def is_valid(data: Any, schema: dict[str, Any]) -> bool:
+    try:
+        fast_validator_for(schema)(data)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
 def check(document: Document, schema: dict[str, Any]) -> list[Finding]:
+    if is_valid(document.data, schema):
+        return []
     findings: list[Finding] = []
     for error in validator_for(schema).iter_errors(document.data):
         findings.extend(_findings(document, _most_specific(error)))
@@ -99,6 +126,4 @@ def _findings(document: Document, error: ValidationError) -> Iterator[Finding]:
 
 def _finding(document: Document, path: tuple, at_key: bool, rule: str, message: str, hint: str) -> Finding:
     span = document.span(path, at_key=at_key)
-    if at_key and path and path not in document.keys and path[:-1] in document.keys:
-        span = document.keys[path[:-1]]
     return Finding(document.path, span.line, span.col, Severity.ERROR, rule, message, hint, span.end_line, span.end_col)

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Sequence
 
 from . import schema_check
 from .findings import Finding, Severity, has_errors, sort_findings
-from .models import KINDS, ModelError, compile_model
+from .models import KINDS, ModelError
 from .models.contract import Contract
 from .models.contract_schema import CONTRACT_SCHEMA
 from .rules import ALL_RULES, RuleContext
@@ -149,7 +149,7 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
         if has_errors(rule_findings):
             continue
         try:
-            compile_model(data, contract)
+            kind.compile(data, contract)  # proves it evaluable; code generation is left to apps (see compile_model)
         except ModelError as exc:
             findings.append(_finding(document, (), False, "model.compile", str(exc), "fix the model so it can be evaluated"))
             continue

@@ -10,6 +10,7 @@ Anchors and aliases are refused outright: they hide values from reviewers and ar
 """
 from __future__ import annotations
 
+import gc
 import math
 import re
 from decimal import Decimal
@@ -31,7 +32,7 @@ DEFAULT_MAX_DEPTH = 64
 
 _TAG = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL, TIMESTAMP = (_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
-MAP, SEQ = _TAG + "map", _TAG + "seq"
+MAP, SEQ, VALUE = _TAG + "map", _TAG + "seq", _TAG + "value"
 _DECIMAL_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
 _PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][-+]?[0-9]+)?\Z")
 # PyYAML's YAML 1.1 float needs a dot and a signed exponent: 1e-3 and 1.0e3 stay text.
@@ -52,38 +53,50 @@ class Span:
 
 @dataclass
 class Document:
-    """A loaded YAML file: plain data plus where each value (and each mapping key) sits in the text."""
+    """A loaded YAML file: plain data plus where each value (and each mapping key) sits in the text.
+
+    The maps hold plain ``(line, col, end_line, end_col)`` tuples, turned into Spans only when a finding
+    asks: most documents are clean, and tuples of ints are invisible to the garbage collector.
+    """
 
     path: str
     data: Any
-    values: dict[Path, Span] = field(default_factory=dict)
-    keys: dict[Path, Span] = field(default_factory=dict)
+    values: dict[Path, tuple[int, int, int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int, int, int]] = field(default_factory=dict)
 
     def span(self, path: Path, at_key: bool = False) -> Span:
         """The closest known position for ``path``: the exact node, else its nearest ancestor."""
         path = tuple(path)
         if at_key and path in self.keys:
-            return self.keys[path]
+            return Span(*self.keys[path])
         while path:
             if path in self.values:
-                return self.values[path]
+                return Span(*self.values[path])
             path = path[:-1]
-        return self.values.get((), Span(1, 1, 1, 1))
+        root = self.values.get(())
+        return Span(*root) if root is not None else Span(1, 1, 1, 1)
+
+    def has_key(self, path: Path) -> bool:
+        return tuple(path) in self.keys
 
 
 class _Abort(Exception):
     """Stop building: a finding was recorded that makes the rest of the document meaningless."""
 
 
-def _span(node: Node) -> Span:
+def _where(node: Node) -> tuple[int, int, int, int]:
     start, end = node.start_mark, node.end_mark
-    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+    return (start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def _span(node: Node) -> Span:
+    return Span(*_where(node))
 
 
 class _Builder:
-    def __init__(self, path: str, loader: Any, max_depth: int) -> None:
+    def __init__(self, path: str, text: str, max_depth: int) -> None:
         self.path = path
-        self.loader = loader
+        self.text = text
         self.max_depth = max_depth
         self.findings: list[Finding] = []
         self.values: dict[Path, Span] = {}
@@ -106,15 +119,15 @@ class _Builder:
             self.error(node, "yaml.too-deep", f"the document nests deeper than {self.max_depth} levels",
                        "flatten the structure; no model kind needs this depth")
             raise _Abort
-        self.values[path] = _span(node)
+        self.values[path] = _where(node)
         if isinstance(node, ScalarNode):
             return self.scalar(node)
         if isinstance(node, SequenceNode):
-            if node.tag != SEQ:
+            if node.tag != SEQ or self.explicit_tag(node):
                 self.tag_error(node)
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, MappingNode):
-            if node.tag != MAP:
+            if node.tag != MAP or self.explicit_tag(node):
                 self.tag_error(node)
             return self.mapping(node, path, depth)
         raise _Abort  # pragma: no cover - libyaml yields only the three node types
@@ -133,7 +146,7 @@ class _Builder:
                            "remove one of them, or merge their contents")
                 continue
             first_seen[key] = key_node
-            self.keys[path + (key,)] = _span(key_node)
+            self.keys[path + (key,)] = _where(key_node)
             out[key] = self.build(value_node, path + (key,), depth + 1)
         return out
 
@@ -158,6 +171,22 @@ class _Builder:
                 return None
         return node.value
 
+    def explicit_tag(self, node: Node) -> bool:
+        """Whether the node is written with a tag (``!!str 5``, ``!custom x``): its text starts with ``!``.
+
+        The composed node only keeps the resolved tag, so ``!!str 5`` and ``'5'`` look alike there;
+        libyaml's mark points at the node's first character, the tag (or an anchor before it).
+        """
+        text, i = self.text, node.start_mark.index
+        if i >= len(text):
+            return False
+        if text[i] == "&":  # an anchor, then maybe a tag
+            while i < len(text) and text[i] not in " \t\r\n":
+                i += 1
+            while i < len(text) and text[i] in " \t":
+                i += 1
+        return text[i:i + 1] == "!"
+
     def tag_error(self, node: Node) -> None:
         tag = node.tag.replace(_TAG, "!!")
         self.error(node, "yaml.tag", f"YAML tag {tag} is not allowed in weights files",
@@ -165,15 +194,10 @@ class _Builder:
 
     def scalar(self, node: ScalarNode) -> Any:
         tag, value, plain = node.tag, node.value, not node.style
-        if plain and tag not in (STR, TIMESTAMP):
-            implicit = self.loader.resolve(ScalarNode, value, (True, False))
-            if implicit != tag:
-                self.tag_error(node)
-                return None
-        elif not plain and tag != STR:
+        if (plain or tag != STR) and self.explicit_tag(node):
             self.tag_error(node)
             return None
-        if tag == STR:
+        if tag == STR or tag == VALUE:
             if plain and _EXPONENT_TEXT.match(value):
                 decimal = _decimal(value)
                 self.error(node, "yaml.yaml11-number",
@@ -283,9 +307,16 @@ def load_bytes(raw: bytes, path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, max
         loader.dispose()
     if node is None or (isinstance(node, ScalarNode) and node.tag == NULL and node.value in ("", "~", "null")):
         return fail(1, 1, "yaml.empty", "the file holds no YAML document", "write the model, or delete the file")
-    builder = _Builder(path, loader, max_depth)
+    builder = _Builder(path, text, max_depth)
+    # Building allocates one container per node and nothing cyclic; letting the collector scan the growing
+    # heap meanwhile doubled the load time (measured by bench/bench_validate.py).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         data = builder.build(node, (), 0)
     except _Abort:
         return None, builder.findings
+    finally:
+        if collecting:
+            gc.enable()
     return Document(path, data, builder.values, builder.keys), builder.findings

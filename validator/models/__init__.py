@@ -17,11 +17,22 @@ KINDS: dict[str, Kind] = {
 
 
 def compile_model(data: Mapping[str, Any], contract: Contract | None = None) -> Any:
-    """Turn a validated model document into its evaluator (``.score``/``.rank``/``.choose``/``.assign``)."""
+    """Turn a validated model document into its evaluator (``.score``/``.rank``/``.choose``/``.assign``).
+
+    Evaluators that generate code for the request path do it here (``prepare()``), so an app's reload pays
+    for it and its requests do not; the gate calls ``kind.compile`` alone.
+    """
     kind = KINDS.get(str(data.get("kind")))
     if kind is None:
         raise ModelError(f"unknown model kind {data.get('kind')!r}; known: {', '.join(sorted(KINDS))}")
-    return kind.compile(data, contract)
+    evaluator = kind.compile(data, contract)
+    prepare = getattr(evaluator, "prepare", None)
+    if prepare is not None:
+        try:
+            prepare()
+        except (RecursionError, MemoryError, SyntaxError) as exc:  # a model too large for Python's compiler
+            raise ModelError(f"model {data.get('name')!r} cannot be compiled: {type(exc).__name__}: {exc}") from None
+    return evaluator
 
 
 __all__ = ["KINDS", "Contract", "InputError", "Kind", "ModelError", "compile_model"]

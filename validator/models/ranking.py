@@ -17,9 +17,14 @@ Every input an item carries goes through the model's input policy (``validator.m
 value is refused or replaced by the declared default, an out-of-range number is clamped (by default),
 replaced or refused. Each input is read once per item, however many features, boosts and keys use it.
 
-Why a loop over tuples and not generated code (as the scorecard does): a ranking request scores tens to
-hundreds of items and then sorts them; the sort and the per-item read dominate, and the tuples built at
-compile time keep the per-item work to local lookups and float arithmetic.
+Why the per-item function is generated source (as the scorecard's is): a request scores tens to hundreds
+of items, and per item the work is a few reads, multiplications and comparisons; a loop over compiled part
+tuples pays an index, an unpack and a dispatch for each of them, several times the arithmetic. ``explain``
+keeps the plain loop over the same parts, and the tests hold the two to the same results.
+
+Sorting: one key tuple per item, ``(-score, key1 or -key1, ...)``, when every descending key is a number or
+a boolean; a descending text key cannot be negated, so then the items are sorted once per key, least
+significant first (Python's sort is stable, also in reverse). Both orders are the same.
 """
 from __future__ import annotations
 
@@ -46,6 +51,11 @@ OPERATORS = ("equals", "in", "below", "at_least")
 TEXT_TYPES = frozenset({"category", "string"})
 
 # --------------------------------------------------------------------------------------------------- schema
+
+def _one_of_hint(key: str, title: str, description: str) -> dict[str, Any]:
+    """An anyOf branch requiring ``key``; its title and description become the gate's hint when none is given."""
+    return {"required": [key], "properties": {key: {"title": title, "description": description}}}
+
 
 _FEATURE = obj(
     "Feature",
@@ -115,7 +125,8 @@ _CONDITION = obj(
         ),
     },
     required=["input"],
-    anyOf=[{"required": [op]} for op in OPERATORS],
+    anyOf=[_one_of_hint(op, "Comparison", "A condition compares its input with equals, in, or a range of "
+                        "at_least and/or below; write one of them.") for op in OPERATORS],
 )
 
 _BOOST = obj(
@@ -143,7 +154,8 @@ _BOOST = obj(
         ),
     },
     required=["name", "when"],
-    anyOf=[{"required": ["multiply"]}, {"required": ["add"]}],
+    anyOf=[_one_of_hint(key, "Effect", "A boost multiplies the score (multiply: 1.15), adds to it (add: 0.3), "
+                        "or both; write at least one.") for key in ("multiply", "add")],
 )
 
 _TIE_BREAK = obj(
@@ -316,10 +328,26 @@ class RankingModel:
         self._keys = keys
         # Text sorted descending cannot be negated into one key tuple: then sort once per key (stable).
         self._single_sort = not any(desc and code == _TEXT for _, desc, code in keys)
-        self.source, namespace = _generate(self)
-        # builtins.compile: this module's compile() is the Kind API's.
-        exec(builtins.compile(self.source, f"<ranking {name}>", "exec"), namespace)  # noqa: S102 - see _generate
-        self._entry: Callable[[Mapping[str, Any]], tuple[float, tuple]] = namespace["entry"]
+        self.source: str | None = None
+        self._entry: Callable[[Mapping[str, Any]], tuple[float, tuple]] | None = None
+
+    def prepare(self) -> "RankingModel":
+        """Generate the per-item function (idempotent; ``compile_model`` calls it before an app sees the model).
+
+        Not in ``compile()``: the gate compiles every model to prove it evaluable and never ranks, and
+        Python's compiler dominated its time (see validator/models/scorecard.py ``prepare``).
+        """
+        if self._entry is None:
+            source, namespace = _generate(self)
+            # builtins.compile: this module's compile() is the Kind API's.
+            exec(builtins.compile(source, f"<ranking {self.name}>", "exec"), namespace)  # noqa: S102 - see _generate
+            self.source = source
+            self._entry = namespace["entry"]
+        return self
+
+    def _entry_fn(self) -> Callable[[Mapping[str, Any]], tuple[float, tuple]]:
+        fn = self._entry
+        return fn if fn is not None else self.prepare()._entry  # type: ignore[return-value]
 
     # -- per item
 
@@ -354,7 +382,7 @@ class RankingModel:
 
     def score_item(self, item: Mapping[str, Any]) -> float:
         """The item's final score (features, then boosts): what rank() sorts by."""
-        return self._entry(item)[0]
+        return self._entry_fn()(item)[0]
 
     def explain(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """Each feature's contribution, the base score, the boosts that applied and the final score.
@@ -394,7 +422,7 @@ class RankingModel:
         """
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0 or None, got {limit}")
-        entries = list(map(self._entry, items))
+        entries = list(map(self._entry_fn(), items))
         n = len(entries)
         if self._single_sort:
             # Each entry's key is (-score, key1 or -key1, ...); a stable sort keeps the app's order last.
@@ -577,6 +605,8 @@ def compile(data: Mapping[str, Any], contract: Contract | None) -> RankingModel:
     index: dict[str, int] = {}
     compiled_inputs = []
     for input_name, typ in types.items():
+        if typ not in _TYPE_CODES:
+            raise ModelError(f"input {input_name!r} has type {typ!r}; known: {', '.join(KEY_TYPES)}")
         spec = specs[input_name]
         if spec.default is not None and not _default_fits(spec.default, typ):
             raise ModelError(f"input {input_name!r} has default {spec.default!r}, but the model reads it as {typ}")

@@ -490,24 +490,44 @@ class ScorecardEvaluator:
         self.decisions = decisions
         self.top = top
         self.min_contribution = min_contribution
-        self.source, namespace = _generate(self)
-        # builtins.compile: this module's compile() is the Kind API's.
-        exec(builtins.compile(self.source, f"<scorecard {name}>", "exec"), namespace)  # noqa: S102 - see module docstring
-        self._score: Callable[[Mapping[str, Any], str | None], Score] = namespace["score"]
-        self._explain: Callable[[Mapping[str, Any]], list[tuple[str, float, float]]] = namespace["explain"]
+        self.source: str | None = None
+        self._score: Callable[[Mapping[str, Any], str | None], Score] | None = None
+        self._explain: Callable[[Mapping[str, Any]], list[tuple[str, float, float]]] | None = None
+
+    def prepare(self) -> "ScorecardEvaluator":
+        """Generate and compile the request-path functions (idempotent; ``compile_model`` calls it).
+
+        Kept out of ``compile()`` because the gate compiles a thousand models to prove they are evaluable
+        and never scores them: Python's compiler was a quarter of ``weights validate``'s time. The
+        runtime prepares every model before it swaps a bundle in, so a request never pays for it.
+        """
+        if self._score is None:
+            source, namespace = _generate(self)
+            # builtins.compile: this module's compile() is the Kind API's.
+            exec(builtins.compile(source, f"<scorecard {self.name}>", "exec"), namespace)  # noqa: S102 - see module docstring
+            self.source = source
+            self._explain = namespace["explain"]
+            self._score = namespace["score"]  # last: a racing reader sees None (and prepares too) or all of it
+        return self
 
     def score(self, values: Mapping[str, Any]) -> Score:
         """Score one request: the value on the link's scale, its decision band and the top reason codes."""
-        return self._score(values, self.version)
+        fn = self._score
+        if fn is None:
+            fn = self.prepare()._score
+        return fn(values, self.version)  # type: ignore[misc]
 
     def explain(self, values: Mapping[str, Any]) -> list[tuple[str, float, float]]:
         """Every term as (name, term value, contribution), in model order: what moved this score and by how much."""
-        return self._explain(values)
+        fn = self._explain
+        if fn is None:
+            fn = self.prepare()._explain
+        return fn(values)  # type: ignore[misc]
 
     def z(self, values: Mapping[str, Any]) -> float:
         """The linear score before the link (intercept plus contributions, summed in term order)."""
         z = self.intercept
-        for _, _, contribution in self._explain(values):
+        for _, _, contribution in self.explain(values):
             z += contribution
         return z
 
@@ -642,7 +662,12 @@ def _generate(ev: ScorecardEvaluator) -> tuple[str, dict[str, Any]]:
         explain_rows.append(f"(_n{j}, {x}, {c})")
 
     n = len(ev.terms)
-    z_expr = " + ".join([_lit(ev.intercept), *(f"c{j}" for j in range(n))])
+    # Left to right, as the vectorized twin adds; in chunks, because one expression of thousands of terms
+    # exceeds the depth Python's compiler recurses to.
+    parts = [_lit(ev.intercept), *(f"c{j}" for j in range(n))]
+    z_lines = [f"    z = {' + '.join(parts[:100])}"]
+    for k in range(100, len(parts), 100):
+        z_lines.append(f"    z = z + {' + '.join(parts[k:k + 100])}")
     if ev.link == "logistic":
         value_line = "    value = 1.0 / (1.0 + _exp(-z)) if z > -700.0 else _tail(z)"
     else:
@@ -684,7 +709,7 @@ def _generate(ev: ScorecardEvaluator) -> tuple[str, dict[str, Any]]:
         "def score(values, version):",
         *read_lines,
         *body_terms,
-        f"    z = {z_expr}",
+        *z_lines,
         value_line,
         *decide,
         *reason_lines,

@@ -19,7 +19,9 @@ MAX_FIXED_SHARE = 0.5
 
 def _fmt(x: float) -> str:
     """Shares and counts as an analyst writes them: 0.05, 1.05, 412, 2000."""
-    return f"{round(x, 6):g}" if abs(x) < 1e7 else f"{x:.3g}"
+    if float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return f"{round(x, 6):g}"
 
 
 def _arms(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -153,7 +155,7 @@ def unique_arms(ctx: RuleContext) -> Iterator[Problem]:
         yield Problem(("holdout", "variant"),
                       f"holdout variant {variant!r} is also arm {seen[variant] + 1}: the control would be chosen by "
                       "the bandit too, so it is no longer a fixed baseline to measure the bandit's lift against",
-                      "use a control variant that is not an arm (e.g. hero_control), or remove it from the arms")
+                      f"keep {variant!r} only as the holdout and remove it from the arms, or give the holdout another variant")
 
 
 @rule("bandit.posterior-counts", Severity.ERROR, kinds=KINDS)

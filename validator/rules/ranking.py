@@ -27,6 +27,8 @@ def _fmt(x: float) -> str:
         return repr(x)
     if math.isinf(x):
         return "infinity" if x > 0 else "-infinity"
+    if float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
     if x != 0 and (abs(x) >= 1e7 or abs(x) < 0.001):
         return f"{x:.3g}"
     return f"{round(x, 4):g}"
