@@ -74,3 +74,15 @@ def text_reference() -> str:
     rows += [(r.id, r.severity.value, r.summary) for r in ALL_RULES]
     width = max(len(r[0]) for r in rows)
     return "".join(f"{rid:<{width}}  {sev:<7}  {summary}\n" for rid, sev, summary in rows)
+
+
+START, END = "<!-- rules:start -->", "<!-- rules:end -->"
+
+
+def with_reference(readme: str) -> str:
+    """The README text with the block between the rules markers replaced by the current reference."""
+    head, _, rest = readme.partition(START)
+    _, _, tail = rest.partition(END)
+    if not rest:
+        raise ValueError(f"the README has no {START} marker")
+    return f"{head}{START}\n{markdown_reference()}{END}{tail}"
