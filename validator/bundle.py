@@ -49,7 +49,9 @@ class BundleInvalid(Exception):
 
     def __init__(self, findings: Sequence[Finding], label: str) -> None:
         self.findings = list(findings)
-        super().__init__(f"the weights at {label} do not validate ({len(self.findings)} error(s)); run weights validate")
+        super().__init__(
+            f"the weights at {label} do not validate ({len(self.findings)} error(s)); run weights validate"
+        )
 
 
 @dataclass(frozen=True)

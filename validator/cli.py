@@ -144,10 +144,22 @@ def schemas(check: bool, root: str | None) -> int:
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text")
-def rules(fmt: str) -> int:
+@click.option("--update-readme", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Rewrite the rule reference between the rules markers of this README.")
+def rules(fmt: str, update_readme: str | None) -> int:
     """List every rule id with its severity and summary (markdown: the README's rule reference)."""
-    from .rules.reference import markdown_reference, text_reference
+    from .atomic import write_atomic
+    from .rules.reference import markdown_reference, text_reference, with_reference
 
+    if update_readme:
+        path = Path(update_readme)
+        try:
+            text = with_reference(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise EnvironmentProblem(f"{path}: {exc}") from None
+        write_atomic(path, text.encode("utf-8"))
+        click.echo(f"updated the rule reference in {path}")
+        return EXIT_OK
     click.echo(markdown_reference() if fmt == "markdown" else text_reference(), nl=False)
     return EXIT_OK
 
@@ -189,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
+# Command groups that live in their own modules register themselves on `cli` when imported.
+from . import cli_publish  # noqa: E402,F401 - registers the publishing commands
+from . import cli_check  # noqa: E402,F401 - registers test, diff and check
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
-from . import cli_publish  # noqa: E402,F401 - registers the publishing commands

@@ -28,13 +28,14 @@ from typing import Any, Iterator
 
 import click
 
-from .cli import EXIT_FAILED, EXIT_OK, EnvironmentProblem, _root, cli
+from .cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EnvironmentProblem, _root, cli
 
 TRUST_ROOT_FILE = "config/root.json"
 _root_option = click.option("--root", type=click.Path(file_okay=False), default=None,
                             help="The weights repository (default: the one holding the current folder).")
 _keys_dir_option = click.option("--keys-dir", type=click.Path(file_okay=False), default=None,
-                                help="Folder of <role>.pem private keys (default: $WEIGHTS_KEYS_DIR, else publish.keys_dir).")
+                                help="Folder of <role>.pem private keys "
+                                     "(default: $WEIGHTS_KEYS_DIR, else publish.keys_dir).")
 _format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                               help="Human text, or one JSON object for scripts.")
 
@@ -52,13 +53,13 @@ def _errors() -> Iterator[None]:
     from .keys import KeyProblem
     from .publish_targets import StorageError
     from .serve import ServeError
-    from .tuf_repo import PublishSettingsError, RepositoryStateError
+    from .tuf_repo import NothingPublished, PublishSettingsError, RepositoryStateError
 
     try:
         yield
     except RepositoryStateError as exc:
         raise Failed(str(exc)) from None
-    except (KeyProblem, StorageError, PublishSettingsError, BundleError, ServeError) as exc:
+    except (KeyProblem, StorageError, PublishSettingsError, BundleError, ServeError, NothingPublished) as exc:
         raise EnvironmentProblem(str(exc)) from None
 
 
@@ -188,8 +189,8 @@ def build(rev: str | None, output: str | None, root: str | None) -> int:
         write_atomic(Path(output), bundle.data)
     except OSError as exc:
         raise EnvironmentProblem(f"cannot write {output}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {output}: {len(bundle.models)} models, {bundle.size} bytes, commit {bundle.provenance.commit[:12]}",
-               err=True)
+    click.echo(f"wrote {output}: {len(bundle.models)} models, {bundle.size} bytes, "
+               f"commit {bundle.provenance.commit[:12]}", err=True)
     return EXIT_OK
 
 
@@ -202,7 +203,8 @@ def keys() -> None:
 
 @keys.command("init")
 @_keys_dir_option
-@click.option("--force", is_flag=True, help="Replace an existing trust root and keys (every app must ship the new root).")
+@click.option("--force", is_flag=True,
+              help="Replace an existing trust root and keys (every app must ship the new root).")
 @_root_option
 def keys_init(keys_dir: str | None, force: bool, root: str | None) -> int:
     """Create one key per role and write the trust root apps ship with to config/root.json."""
@@ -223,7 +225,7 @@ def keys_init(keys_dir: str | None, force: bool, root: str | None) -> int:
     if not force and existing:
         raise EnvironmentProblem(f"{folder} already holds {', '.join(existing)}: move them away or pass --force")
     with _errors():
-        check_outside_git(folder, repo)
+        check_outside_git(folder)
         signers = {role: generate() for role in ROLES}
         now = utc_now()
         data = init_root(signers, settings.expiry, now)
@@ -234,7 +236,8 @@ def keys_init(keys_dir: str | None, force: bool, root: str | None) -> int:
         write_atomic(config_root, data, mode=0o644)
     except OSError as exc:
         raise EnvironmentProblem(f"cannot write {config_root}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {TRUST_ROOT_FILE} (root version 1, expires {iso(now + settings.expiry.root)}): commit it; apps ship it")
+    click.echo(f"wrote {TRUST_ROOT_FILE} (root version 1, expires {iso(now + settings.expiry.root)}): "
+               "commit it; apps ship it")
     click.echo(f"wrote private keys to {folder} (owner-only):")
     for role in ROLES:
         where = "keep offline; only keys rotate and root re-signing need it" if role == "root" else \
@@ -264,7 +267,7 @@ def keys_rotate(role: str, to: str | None, keys_dir: str | None, root: str | Non
     new_signer = generate()
     pending = folder / f"{role}.pem.new"
     with _errors():
-        check_outside_git(folder, repo)
+        check_outside_git(folder)
         # The new private key is on disk before anything trusts it, so a crash can never strand a trusted key.
         write_private_key(pending, new_signer)
         result = rotate(place.storage, config_root.read_bytes(), KeySource(folder), role, new_signer, settings.expiry)
@@ -273,7 +276,8 @@ def keys_rotate(role: str, to: str | None, keys_dir: str | None, root: str | Non
         os.replace(pending, folder / f"{role}.pem")
     except OSError as exc:
         raise EnvironmentProblem(f"rotated, but could not update local files: {exc.strerror or exc}") from None
-    click.echo(f"rotated the {role} key: {', '.join(short(k) for k in result.old_keyids)} -> {short(result.new_keyid)}; "
+    old = ", ".join(short(k) for k in result.old_keyids)
+    click.echo(f"rotated the {role} key: {old} -> {short(result.new_keyid)}; "
                f"root is now version {result.root_version} at {place.storage.location}")
     click.echo(f"wrote {TRUST_ROOT_FILE}: commit it (apps shipping an older root still follow the chain)")
     click.echo(f"the new private key is {folder / (role + '.pem')}"
@@ -284,7 +288,8 @@ def keys_rotate(role: str, to: str | None, keys_dir: str | None, root: str | Non
 # --- publish, refresh, rollback -----------------------------------------------------------------------------
 
 @cli.command()
-@click.option("--to", "to", default=None, help="A folder or a storage URL such as s3://bucket/weights (default: publish.target).")
+@click.option("--to", "to", default=None,
+              help="A folder or a storage URL such as s3://bucket/weights (default: publish.target).")
 @click.option("--channel", default=None, help="The channel to publish (default: publish.channel, production).")
 @click.option("--rev", default=None, help="Publish this commit (default: HEAD, and the work tree must be clean).")
 @_keys_dir_option
@@ -406,10 +411,13 @@ def _anchor_for_status(repo: Path | None, trusted_root: str | None, read_root) -
             raise EnvironmentProblem(f"cannot read {trusted_root}: {exc.strerror or exc}") from None
     if repo is None:
         raise EnvironmentProblem("outside a weights repository: pass --trusted-root FILE (the root.json apps ship)")
-    candidates = [(repo / TRUST_ROOT_FILE, TRUST_ROOT_FILE), (repo / DEV_KEYS_DIR / DEV_ROOT_NAME, f"{DEV_KEYS_DIR}/{DEV_ROOT_NAME} (demo)")]
+    candidates = [(repo / TRUST_ROOT_FILE, TRUST_ROOT_FILE),
+                  (repo / DEV_KEYS_DIR / DEV_ROOT_NAME, f"{DEV_KEYS_DIR}/{DEV_ROOT_NAME} (demo)")]
     present = [(p.read_bytes(), label) for p, label in candidates if p.is_file()]
     if not present:
-        raise EnvironmentProblem(f"no trust root: {TRUST_ROOT_FILE} is missing (weights keys init) and no demo root exists")
+        raise EnvironmentProblem(
+            f"no trust root: {TRUST_ROOT_FILE} is missing (weights keys init) and no demo root exists"
+        )
     for data, label in present:
         try:
             version = json.loads(data)["signed"]["version"]
@@ -463,6 +471,8 @@ def status(url: str | None, folder: str | None, trusted_root: str | None, fmt: s
     anchor, label = _anchor_for_status(repo, trusted_root, read_root)
     with _errors():
         result = repository_status(base, anchor, fetcher=fetcher, location=location)
+    if result.problem_kind == "unreachable" and result.version is None:
+        raise EnvironmentProblem(result.problem or f"cannot read {location}")
     payload = {**result.to_dict(), "trusted_root": label}
     if fmt == "json":
         click.echo(json.dumps({**payload}, indent=2, sort_keys=True))
@@ -471,9 +481,8 @@ def status(url: str | None, folder: str | None, trusted_root: str | None, fmt: s
             click.echo(line)
     if result.verified:
         return EXIT_OK
-    if result.problem_kind == "unreachable" and result.version is None:
-        raise EnvironmentProblem(result.problem or "unreachable")
-    return EXIT_FAILED
+    # Unreachable is the environment's fault (exit 2); anything that does not verify is the repository's (1).
+    return EXIT_USAGE if result.problem_kind == "unreachable" else EXIT_FAILED
 
 
 def _status_lines(result: Any, label: str) -> list[str]:

@@ -84,7 +84,7 @@ class KeySource:
         uri = self.env.get(f"{name}_URI") if not self.env.get(name) and not self.env.get(f"{name}_FILE") else None
         if uri:
             if len(trusted) != 1:
-                raise KeyProblem(f"{where}: the root trusts {len(trusted)} {role} keys; say which with a single-key root")
+                raise KeyProblem(f"{where}: the root trusts {len(trusted)} {role} keys; a signer URI needs exactly one")
             (public,) = trusted.values()
             try:
                 return Signer.from_priv_key_uri(uri, public)
@@ -128,8 +128,10 @@ def load_private_key(pem: bytes, role: str, where: str):  # -> PrivateKeyTypes
     try:
         return load_pem_private_key(pem, password=None)
     except TypeError:
-        raise KeyProblem(f"the {role} key from {where} is encrypted; give it unencrypted through a secret store") from None
-    except (ValueError, Exception):  # noqa: BLE001 - never echo key material, only say it is not a key
+        raise KeyProblem(
+            f"the {role} key from {where} is encrypted; give it unencrypted through a secret store"
+        ) from None
+    except Exception:  # noqa: BLE001 - never echo key material (parser messages may), only say it is not a key
         raise KeyProblem(f"the {role} key from {where} is not a PEM private key") from None
 
 
@@ -160,24 +162,25 @@ def write_private_key(path: Path, signer) -> None:
         raise KeyProblem(f"cannot write the private key {path}: {exc.strerror or exc}") from None
 
 
-def check_outside_git(path: Path, repo_root: Path | None) -> None:
-    """Refuse a key path that git would track: private keys never enter a repository."""
-    path = Path(path).resolve()
-    if repo_root is None:
-        return
-    repo_root = Path(repo_root).resolve()
-    try:
-        relative = path.relative_to(repo_root)
-    except ValueError:
-        return  # outside the work tree entirely
-    if not (repo_root / ".git").exists():
-        return
+def check_outside_git(path: Path) -> None:
+    """Refuse a key path that git would track: private keys never enter a repository.
+
+    Fine: a folder outside every git work tree, or one that .gitignore covers (``.weights/`` is).
+    """
     import git  # the gate only
 
+    path = Path(path).expanduser().absolute()
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
     try:
-        repo = git.Repo(repo_root)
-        ignored = bool(repo.ignored(relative.as_posix()))
-    except (git.InvalidGitRepositoryError, git.GitCommandError):
+        repo = git.Repo(probe, search_parent_directories=True)
+        top = Path(repo.working_tree_dir or "").resolve()
+        relative = path.resolve().relative_to(top).as_posix()
+        ignored = bool(repo.ignored(relative))
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+        return  # not inside a git work tree
+    except git.GitCommandError:
         return
     if not ignored:
         raise KeyProblem(

@@ -1,7 +1,6 @@
 """The published TUF repository: load and verify what is live, stage the next version, write it in a safe order.
 
 Layout (the convention every TUF client expects, with consistent snapshots)::
-
     metadata/1.root.json  2.root.json ...     every root version, immutable (clients walk the chain)
     metadata/<N>.targets.json                 immutable, one per version
     metadata/<N>.snapshot.json                immutable, one per version
@@ -28,18 +27,20 @@ import tempfile
 from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib import parse
 
-from tuf.ngclient import FetcherInterface
+from securesystemslib.signer import Signer
+from tuf.api import exceptions
+from tuf.api.exceptions import LengthOrHashMismatchError, UnsignedMetadataError
+from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, TargetFile, Targets, Timestamp
+from tuf.api.serialization.json import JSONSerializer
+from tuf.ngclient import FetcherInterface, Updater, UpdaterConfig
+from tuf.ngclient.urllib3_fetcher import Urllib3Fetcher
 
 from .bundle import BUNDLE_FORMAT_VERSION, Bundle, check_channel, target_path
 from .keys import ONLINE_ROLES, ROLES, KeyProblem, KeySource
 from .publish_targets import Storage
-
-if TYPE_CHECKING:  # pragma: no cover
-    from securesystemslib.signer import Signer
-    from tuf.api.metadata import Metadata, Root
 
 METADATA_DIR = "metadata"
 TARGETS_DIR = "targets"
@@ -53,10 +54,11 @@ class RepositoryStateError(Exception):
     The repository's content is at fault (exit 1): publishing on top of it would sign what we did not write.
     """
 
+class NothingPublished(Exception):
+    """The command needs a published repository and the location has none: the operator's to fix (exit 2)."""
 
 class PublishSettingsError(Exception):
     """The ``publish:`` section of config/weights.yaml is wrong: exit 2."""
-
 
 # --- settings -----------------------------------------------------------------------------------------------
 
@@ -78,20 +80,24 @@ class Expiry:
         return getattr(self, role)
 
     @classmethod
-    def from_days(cls, data: Mapping[str, Any] | None) -> "Expiry":
+    def from_days(cls, data: Mapping[str, Any] | None) -> Expiry:
         data = data or {}
         if not isinstance(data, Mapping):
             raise PublishSettingsError("publish.expires_days must be a mapping of role: days")
         unknown = set(data) - set(ROLES)
         if unknown:
-            raise PublishSettingsError(f"publish.expires_days: unknown role(s) {', '.join(sorted(unknown))}; roles: {', '.join(ROLES)}")
+            raise PublishSettingsError(
+                f"publish.expires_days: unknown role(s) {', '.join(sorted(unknown))}; roles: {', '.join(ROLES)}"
+            )
         values = {}
         for role in ROLES:
             if role not in data:
                 continue
             days = data[role]
             if isinstance(days, bool) or not isinstance(days, (int, float)) or not days > 0 or days > 3660:
-                raise PublishSettingsError(f"publish.expires_days.{role}: {days!r} is not a number of days in (0, 3660]")
+                raise PublishSettingsError(
+                    f"publish.expires_days.{role}: {days!r} is not a number of days in (0, 3660]"
+                )
             values[role] = _dt.timedelta(days=float(days))
         expiry = cls(**values)
         if expiry.timestamp > expiry.snapshot or expiry.snapshot > expiry.targets:
@@ -115,7 +121,9 @@ class PublishSettings:
             raise PublishSettingsError("publish: must be a mapping (target, channel, keys_dir, expires_days)")
         unknown = set(data) - {"target", "channel", "keys_dir", "expires_days"}
         if unknown:
-            raise PublishSettingsError(f"publish: unknown key(s) {', '.join(sorted(unknown))}; keys: target, channel, keys_dir, expires_days")
+            raise PublishSettingsError(
+                f"publish: unknown key(s) {', '.join(sorted(unknown))}; keys: target, channel, keys_dir, expires_days"
+            )
         for key in ("target", "channel", "keys_dir"):
             if key in data and (not isinstance(data[key], str) or not data[key].strip()):
                 raise PublishSettingsError(f"publish.{key} must be a non-empty string")
@@ -154,15 +162,13 @@ def iso(moment: _dt.datetime) -> str:
     return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _serialize(md: "Metadata") -> bytes:
-    from tuf.api.serialization.json import JSONSerializer
+def _serialize(md: Metadata) -> bytes:
 
     # Indented and key-sorted: an operator can read it, and the same metadata always gives the same bytes.
     return md.to_bytes(JSONSerializer(compact=False))
 
 
-def _parse(data: bytes, name: str, expected_type: str) -> "Metadata":
-    from tuf.api.metadata import Metadata
+def _parse(data: bytes, name: str, expected_type: str) -> Metadata:
 
     try:
         md = Metadata.from_bytes(data)
@@ -184,14 +190,11 @@ def content_file(path: str, sha256: str) -> str:
 
 
 def _meta_of(data: bytes, version: int):  # -> MetaFile
-    from tuf.api.metadata import MetaFile
-
     # Length and hash as well as the version: a client then refuses any other file under that name.
     return MetaFile.from_data(version, data, [HASH])
 
 
 def _check_meta(meta, data: bytes, name: str) -> None:
-    from tuf.api.exceptions import LengthOrHashMismatchError
 
     try:
         meta.verify_length_and_hashes(data)
@@ -199,8 +202,7 @@ def _check_meta(meta, data: bytes, name: str) -> None:
         raise RepositoryStateError(f"{name} does not match what the metadata above it says: {exc}") from None
 
 
-def _verify_signed(root: "Root", role: str, md: "Metadata", name: str) -> None:
-    from tuf.api.exceptions import UnsignedMetadataError
+def _verify_signed(root: Root, role: str, md: Metadata, name: str) -> None:
 
     try:
         root.verify_delegate(role, md.signed_bytes, md.signatures)
@@ -211,7 +213,7 @@ def _verify_signed(root: "Root", role: str, md: "Metadata", name: str) -> None:
         ) from None
 
 
-def role_keys(root: "Root", role: str) -> dict[str, Any]:
+def role_keys(root: Root, role: str) -> dict[str, Any]:
     """Key id -> public key of every key ``root`` trusts for ``role``."""
     return {kid: root.keys[kid] for kid in root.roles[role].keyids}
 
@@ -220,7 +222,7 @@ def role_keys(root: "Root", role: str) -> dict[str, Any]:
 
 @dataclass
 class _Loaded:
-    md: "Metadata"
+    md: Metadata
     raw: bytes
 
 
@@ -246,10 +248,8 @@ class TufRepository:
     # -- reading
 
     @classmethod
-    def load(cls, storage: Storage, anchor: bytes, now: _dt.datetime | None = None) -> "TufRepository":
+    def load(cls, storage: Storage, anchor: bytes, now: _dt.datetime | None = None) -> TufRepository:
         """Read and verify the published repository, starting from the trust root ``anchor`` (bytes)."""
-        from tuf.api.exceptions import UnsignedMetadataError
-
         trusted = _Loaded(_parse(anchor, "the trust root", "root"), anchor)
         try:
             trusted.md.signed.verify_delegate("root", trusted.md.signed_bytes, trusted.md.signatures)
@@ -317,11 +317,11 @@ class TufRepository:
         return _Loaded(md, raw)
 
     @property
-    def root_md(self) -> "Metadata":
+    def root_md(self) -> Metadata:
         return (self.pending_roots or self.roots)[-1].md
 
     @property
-    def root(self) -> "Root":
+    def root(self) -> Root:
         return self.root_md.signed
 
     @property
@@ -341,18 +341,16 @@ class TufRepository:
     def target(self, path: str):  # -> TargetFile | None
         return self.targets.md.signed.targets.get(path) if self.targets else None
 
-    def all_roots(self) -> list["Root"]:
+    def all_roots(self) -> list[Root]:
         return [r.md.signed for r in (*self.roots, *self.pending_roots)]
 
     # -- signing and staging
 
-    def signers_for(self, keys: KeySource, roles: Sequence[str], root: "Root | None" = None) -> dict[str, "Signer"]:
+    def signers_for(self, keys: KeySource, roles: Sequence[str], root: Root | None = None) -> dict[str, Signer]:
         root = root or self.root
         return {role: keys.signer(role, role_keys(root, role)) for role in roles}
 
-    def _sign(self, md: "Metadata", role: str, signers: Sequence["Signer"], root: "Root | None" = None) -> bytes:
-        from tuf.api.exceptions import UnsignedMetadataError
-
+    def _sign(self, md: Metadata, role: str, signers: Sequence[Signer], root: Root | None = None) -> bytes:
         md.signatures.clear()
         for signer in signers:
             md.sign(signer, append=True)
@@ -362,9 +360,7 @@ class TufRepository:
             raise KeyProblem(f"not enough {role} signatures for its threshold: {exc}") from None
         return _serialize(md)
 
-    def _next(self, loaded: _Loaded | None, factory: Callable[[], Any], role: str, expiry: "Expiry") -> "Metadata":
-        from tuf.api.metadata import Metadata
-
+    def _next(self, loaded: _Loaded | None, factory: Callable[[], Any], role: str, expiry: Expiry) -> Metadata:
         md = deepcopy(loaded.md) if loaded is not None else Metadata(factory())
         if loaded is None:
             md.signed.version = 0
@@ -373,15 +369,11 @@ class TufRepository:
         return md
 
     def stage_content(self, path: str, data: bytes):  # -> TargetFile
-        from tuf.api.metadata import TargetFile
-
         info = TargetFile.from_data(path, data, [HASH])
         self.writes.append((content_file(path, info.hashes[HASH]), data))
         return info
 
-    def stage_targets(self, signer: "Signer", expiry: "Expiry", edit: Callable[[Any], None] | None = None) -> None:
-        from tuf.api.metadata import Targets
-
+    def stage_targets(self, signer: Signer, expiry: Expiry, edit: Callable[[Any], None] | None = None) -> None:
         md = self._next(self.targets, Targets, "targets", expiry)
         if edit is not None:
             edit(md.signed)
@@ -389,9 +381,7 @@ class TufRepository:
         self.targets = _Loaded(md, raw)
         self.writes.append((role_file("targets", md.signed.version), raw))
 
-    def stage_snapshot(self, signer: "Signer", expiry: "Expiry") -> None:
-        from tuf.api.metadata import Snapshot
-
+    def stage_snapshot(self, signer: Signer, expiry: Expiry) -> None:
         if self.targets is None:
             raise RepositoryStateError("no targets metadata to snapshot")
         md = self._next(self.snapshot, Snapshot, "snapshot", expiry)
@@ -400,9 +390,7 @@ class TufRepository:
         self.snapshot = _Loaded(md, raw)
         self.writes.append((role_file("snapshot", md.signed.version), raw))
 
-    def stage_timestamp(self, signer: "Signer", expiry: "Expiry") -> None:
-        from tuf.api.metadata import Timestamp
-
+    def stage_timestamp(self, signer: Signer, expiry: Expiry) -> None:
         if self.snapshot is None:
             raise RepositoryStateError("no snapshot metadata to timestamp")
         md = self._next(self.timestamp, Timestamp, "timestamp", expiry)
@@ -411,10 +399,8 @@ class TufRepository:
         self.timestamp = _Loaded(md, raw)
         self.writes.append((role_file("timestamp", None), raw))
 
-    def stage_root(self, md: "Metadata", signers: Sequence["Signer"]) -> None:
+    def stage_root(self, md: Metadata, signers: Sequence[Signer]) -> None:
         """Queue a new root version signed by ``signers``; it must verify against the current root and itself."""
-        from tuf.api.metadata import Root
-
         assert isinstance(md.signed, Root)
         md.signatures.clear()
         for signer in signers:
@@ -427,7 +413,7 @@ class TufRepository:
         self.pending_roots.append(_Loaded(md, raw))
         self.writes.append((role_file("root", md.signed.version), raw))
 
-    def next_root(self, expiry: "Expiry") -> "Metadata":
+    def next_root(self, expiry: Expiry) -> Metadata:
         md = deepcopy(self.root_md)
         md.signed.version += 1
         md.signed.expires = self.now + expiry.root
@@ -435,7 +421,7 @@ class TufRepository:
 
     # -- writing
 
-    def commit(self, after_write: Callable[[str], None] | None = None) -> list[str]:
+    def commit(self) -> list[str]:
         """Write the staged files in order, each atomically; ``timestamp.json`` is always the last one staged.
 
         Immutable files already present with the same bytes are skipped. Returns the paths written.
@@ -446,18 +432,14 @@ class TufRepository:
                 continue
             self.storage.write(path, data)
             written.append(path)
-            if after_write is not None:
-                after_write(path)
         self.writes = []
         self.roots.extend(self.pending_roots)
         self.pending_roots = []
         return written
 
 
-def _verify_root_step(trusted: "Metadata", new: "Metadata", name: str) -> None:
+def _verify_root_step(trusted: Metadata, new: Metadata, name: str) -> None:
     """TUF's rule for a new root: signed by a threshold of the old root's keys and of its own."""
-    from tuf.api.exceptions import UnsignedMetadataError
-
     if new.signed.version != trusted.signed.version + 1:
         raise RepositoryStateError(f"{name} is version {new.signed.version}, expected {trusted.signed.version + 1}")
     try:
@@ -491,10 +473,8 @@ class PublishResult:
         }
 
 
-def init_root(signers: Mapping[str, "Signer"], expiry: Expiry, now: _dt.datetime | None = None) -> bytes:
+def init_root(signers: Mapping[str, Signer], expiry: Expiry, now: _dt.datetime | None = None) -> bytes:
     """Root metadata version 1: one key per role (threshold 1), consistent snapshots, signed by the root key."""
-    from tuf.api.metadata import Metadata, Root
-
     now = now or utc_now()
     root = Root(expires=now + expiry.root, consistent_snapshot=True)
     for role in ROLES:
@@ -505,20 +485,19 @@ def init_root(signers: Mapping[str, "Signer"], expiry: Expiry, now: _dt.datetime
 
 
 def publish(storage: Storage, anchor: bytes, keys: KeySource, bundle: Bundle, channel: str, expiry: Expiry,
-            now: _dt.datetime | None = None, after_write: Callable[[str], None] | None = None) -> PublishResult:
+            now: _dt.datetime | None = None) -> PublishResult:
     """Publish ``bundle`` as ``<channel>/bundle.json``: the next version, or nothing if it is already live."""
     path = target_path(channel)
     custom = {
         **bundle.provenance.to_dict(),
         "format_version": BUNDLE_FORMAT_VERSION,
     }
-    return _set_target(storage, anchor, keys, path, bundle.data, custom, expiry, now, after_write)
+    return _set_target(storage, anchor, keys, path, bundle.data, custom, expiry, now)
 
 
 def _set_target(storage: Storage, anchor: bytes, keys: KeySource, path: str, data: bytes, custom: dict[str, Any],
-                expiry: Expiry, now: _dt.datetime | None, after_write: Callable[[str], None] | None) -> PublishResult:
-    from tuf.api.metadata import TargetFile
-
+                expiry: Expiry, now: _dt.datetime | None) -> PublishResult:
+    """Make ``path`` serve ``data`` in the next version (publish and rollback share this), under the lock."""
     with storage.lock():
         repo = TufRepository.load(storage, anchor, now)
         probe = TargetFile.from_data(path, data, [HASH])
@@ -530,7 +509,7 @@ def _set_target(storage: Storage, anchor: bytes, keys: KeySource, path: str, dat
             if storage.read(name) != data:
                 repo.writes.append((name, data))
                 notes.append(f"restored the missing {name}")
-            written = repo.commit(after_write)
+            written = repo.commit()
             return PublishResult(storage.location, bool(written), repo.version, path, probe.hashes[HASH],
                                  probe.length, dict(current.custom or {}), written, notes)
         signers = repo.signers_for(keys, ONLINE_ROLES)
@@ -543,7 +522,7 @@ def _set_target(storage: Storage, anchor: bytes, keys: KeySource, path: str, dat
         repo.stage_targets(signers["targets"], expiry, edit)
         repo.stage_snapshot(signers["snapshot"], expiry)
         repo.stage_timestamp(signers["timestamp"], expiry)
-        written = repo.commit(after_write)
+        written = repo.commit()
         return PublishResult(storage.location, True, repo.version, path, info.hashes[HASH], info.length,
                              dict(info.custom), written, notes)
 
@@ -558,7 +537,7 @@ def rollback(storage: Storage, anchor: bytes, keys: KeySource, to_version: int, 
     path = target_path(channel)
     repo = TufRepository.load(storage, anchor, now)
     if not repo.published:
-        raise RepositoryStateError(f"nothing is published at {storage.location} yet")
+        raise NothingPublished(f"nothing is published at {storage.location} yet")
     if not 1 <= to_version < repo.version:
         raise ValueError(f"version {to_version} is not an earlier version: the live version is {repo.version}")
     name = role_file("targets", to_version)
@@ -569,7 +548,8 @@ def rollback(storage: Storage, anchor: bytes, keys: KeySource, to_version: int, 
         raise RepositoryStateError(f"{name} is not signed by any targets key the trusted roots name")
     info = old.md.signed.targets.get(path)
     if info is None:
-        raise ValueError(f"version {to_version} has no {path}; it served: {', '.join(sorted(old.md.signed.targets)) or 'nothing'}")
+        served = ", ".join(sorted(old.md.signed.targets)) or "nothing"
+        raise ValueError(f"version {to_version} has no {path}; it served: {served}")
     content_name = content_file(path, info.hashes[HASH])
     data = storage.read(content_name)
     if data is None:
@@ -577,11 +557,10 @@ def rollback(storage: Storage, anchor: bytes, keys: KeySource, to_version: int, 
     _check_meta(info, data, content_name)
     custom = {k: v for k, v in (info.custom or {}).items() if k not in ("published_at", "rollback_of")}
     custom["rollback_of"] = to_version
-    return _set_target(storage, anchor, keys, path, data, custom, expiry, now, None)
+    return _set_target(storage, anchor, keys, path, data, custom, expiry, now)
 
 
-def _signed_by(root: "Root", role: str, md: "Metadata") -> bool:
-    from tuf.api.exceptions import UnsignedMetadataError
+def _signed_by(root: Root, role: str, md: Metadata) -> bool:
 
     try:
         root.verify_delegate(role, md.signed_bytes, md.signatures)
@@ -598,7 +577,7 @@ def refresh(storage: Storage, anchor: bytes, keys: KeySource, expiry: Expiry, no
     with storage.lock():
         repo = TufRepository.load(storage, anchor, now)
         if not repo.published:
-            raise RepositoryStateError(f"nothing is published at {storage.location} yet: run weights publish first")
+            raise NothingPublished(f"nothing is published at {storage.location} yet: run weights publish first")
         notes: list[str] = []
 
         def due(role: str, signed: Any) -> bool:
@@ -610,7 +589,8 @@ def refresh(storage: Storage, anchor: bytes, keys: KeySource, expiry: Expiry, no
                 repo.stage_root(repo.next_root(expiry), [root_signer])
                 notes.append(f"re-signed root as version {repo.root.version}")
             else:
-                notes.append(f"root expires {iso(repo.root.expires)}: re-sign it with the root key (weights keys rotate root)")
+                notes.append(f"root expires {iso(repo.root.expires)}: "
+                             "re-sign it with the root key (weights keys rotate root)")
         roles = ["timestamp"]
         if due("snapshot", repo.snapshot.md.signed):
             roles.append("snapshot")
@@ -636,8 +616,8 @@ class RotateResult:
     written: list[str]
 
 
-def rotate(storage: Storage, anchor: bytes, keys: KeySource, role: str, new_signer: "Signer", expiry: Expiry,
-           now: _dt.datetime | None = None, after_write: Callable[[str], None] | None = None) -> RotateResult:
+def rotate(storage: Storage, anchor: bytes, keys: KeySource, role: str, new_signer: Signer, expiry: Expiry,
+           now: _dt.datetime | None = None) -> RotateResult:
     """Replace ``role``'s key with ``new_signer`` through new root versions, published to ``storage``.
 
     For the root key: one new root signed by the old and the new root key. For an online role, three steps
@@ -679,7 +659,7 @@ def rotate(storage: Storage, anchor: bytes, keys: KeySource, role: str, new_sign
             for kid in old:
                 final.signed.revoke_key(kid, role)
             repo.stage_root(final, [root_signer])
-        written = repo.commit(after_write)
+        written = repo.commit()
         return RotateResult(repo.root_bytes, repo.root.version, old, new_key.keyid, written)
 
 
@@ -687,20 +667,17 @@ def rotate(storage: Storage, anchor: bytes, keys: KeySource, role: str, new_sign
 
 class StorageFetcher(FetcherInterface):
     """An ngclient fetcher over a Storage, so ``status`` verifies a folder or bucket exactly as a client would."""
-
     PREFIX = "storage:///"
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
     def _fetch(self, url: str) -> Iterator[bytes]:
-        from tuf.api.exceptions import DownloadHTTPError
-
         if not url.startswith(self.PREFIX):
-            raise DownloadHTTPError(f"not a storage URL: {url}", 400)
+            raise exceptions.DownloadHTTPError(f"not a storage URL: {url}", 400)
         data = self.storage.read(parse.unquote(url[len(self.PREFIX):]))
         if data is None:
-            raise DownloadHTTPError(f"{url} not found", 404)
+            raise exceptions.DownloadHTTPError(f"{url} not found", 404)
         return iter([data])
 
 
@@ -750,11 +727,6 @@ def repository_status(base_url: str, anchor: bytes, fetcher: Any = None, locatio
 
     When verification fails the metadata is still read (unverified) so the operator sees what is there.
     """
-    from tuf.api import exceptions
-    from tuf.api.metadata import Metadata
-    from tuf.ngclient import Updater, UpdaterConfig
-    from tuf.ngclient.urllib3_fetcher import Urllib3Fetcher
-
     base = base_url if base_url.endswith("/") else base_url + "/"
     status = Status(location=location or base_url, verified=False)
     with tempfile.TemporaryDirectory(prefix="weights-status-") as tmp:
@@ -813,11 +785,8 @@ def repository_status(base_url: str, anchor: bytes, fetcher: Any = None, locatio
     return status
 
 
-def _read_unverified(base: str, fetcher: Any) -> dict[str, "Metadata"]:
+def _read_unverified(base: str, fetcher: Any) -> dict[str, Metadata]:
     """Best-effort read of the live metadata without verification, for display next to the failure."""
-    from tuf.api.metadata import Metadata
-    from tuf.ngclient.urllib3_fetcher import Urllib3Fetcher
-
     fetcher = fetcher or Urllib3Fetcher()
     out: dict[str, Metadata] = {}
 
@@ -849,12 +818,13 @@ def ensure_dev_root(dev_dir: Path, expiry: Expiry) -> bytes:
     clone can run ``weights publish`` at once; nothing it signs is meant to leave the machine.
     """
     from .atomic import write_atomic
-    from .keys import DEV_ROOT_NAME, generate, write_private_key
+    from .keys import DEV_ROOT_NAME, check_outside_git, generate, write_private_key
 
     dev_dir = Path(dev_dir)
     root_file = dev_dir / DEV_ROOT_NAME
     if root_file.is_file() and all((dev_dir / f"{role}.pem").is_file() for role in ROLES):
         return root_file.read_bytes()
+    check_outside_git(dev_dir)
     signers = {role: generate() for role in ROLES}
     for role in ROLES:
         write_private_key(dev_dir / f"{role}.pem", signers[role])
