@@ -86,7 +86,8 @@ def test_objects_are_strict(name):
 
 
 def example_files():
-    return sorted((PROJECT / "weights").glob("*.yaml")) + sorted((PROJECT / "config" / "contracts").glob("*.yaml"))
+    return (sorted((PROJECT / "weights").glob("*.yaml")) + sorted((PROJECT / "config" / "contracts").glob("*.yaml"))
+            + sorted((PROJECT / "tests" / "golden").glob("*.yaml")))
 
 
 @pytest.mark.parametrize("path", example_files(), ids=lambda p: p.name)

@@ -208,3 +208,4 @@ from . import cli_check  # noqa: E402,F401 - registers test, diff and check
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+from . import cli_scaffold  # noqa: E402,F401 - registers weights new

@@ -16,6 +16,9 @@ from .models.contract_schema import CONTRACT_SCHEMA
 def all_schemas() -> dict[str, dict[str, Any]]:
     schemas = {f"{name}.schema.json": kind.schema for name, kind in sorted(KINDS.items())}
     schemas["contract.schema.json"] = CONTRACT_SCHEMA
+    from .golden import GOLDEN_SCHEMA  # golden cases are the gate's, not the runtime's
+
+    schemas["golden.schema.json"] = GOLDEN_SCHEMA
     return schemas
 
 

@@ -1,0 +1,215 @@
+"""``weights check`` end to end: real git repositories in temporary folders, the real replay engine, the
+real command in a subprocess. A large change breaches and exits 1, a 1% change passes, an accepted breach
+passes; the checkout is never touched."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from validator.check import resolve_base, run_check
+from validator.sources import SourceError
+
+PROJECT = Path(__file__).resolve().parents[1]
+MODEL = "weights/fraud_risk.yaml"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def weights(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY")}
+    full_env.update({"NO_COLOR": "1", "COLUMNS": "200"})
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "validator", *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.fixture
+def weights_repo(tmp_path: Path) -> Path:
+    """This project's weights, contracts, sample data and golden cases, committed on main, on a branch."""
+    root = tmp_path / "weights-repo"
+    root.mkdir()
+    for folder in ("config", "weights", "tests/data", "tests/golden"):
+        shutil.copytree(PROJECT / folder, root / folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "analyst@example.com")
+    git(root, "config", "user.name", "Ana Lyst")
+    git(root, "config", "commit.gpgsign", "false")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "weights as they are on main")
+    git(root, "checkout", "-q", "-b", "analyst/fraud-change")
+    return root
+
+
+def edit(root: Path, old: str, new: str, path: str = MODEL) -> None:
+    file = root / path
+    text = file.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} should occur once in {path}"
+    file.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def commit(root: Path, message: str) -> None:
+    git(root, "commit", "-q", "-am", message)
+
+
+NEW_ACCOUNT_WEIGHT = "    weight: 1.5                      # +1.5 for an account created today"
+APPROVE_BAND = "  - {decision: approve, below: 0.35}"
+
+
+def test_a_large_change_breaches_and_exits_1(weights_repo: Path, tmp_path: Path):
+    edit(weights_repo, NEW_ACCOUNT_WEIGHT, "    weight: 2.3")
+    commit(weights_repo, "new accounts are riskier")
+    status_before = git(weights_repo, "status", "--porcelain")
+    head_before = git(weights_repo, "rev-parse", "HEAD")
+    report_dir = tmp_path / "report"
+    result = weights(weights_repo, "check", "--report-dir", str(report_dir))
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    assert "decision flip rate" in out and "BREACHED" in out
+    assert "terms[new_account].weight: 1.5 -> 2.3 (+53.3%)" in out
+    assert "approve share" in out and "pts" in out
+    assert "weights check failed:" in out and "guardrails" in out
+    # the breach is anchored on the changed line
+    line = next(i for i, text in enumerate((weights_repo / MODEL).read_text().splitlines(), 1) if "weight: 2.3" in text)
+    assert f"{MODEL}:{line}:13: error guardrail.max_decision_flip_rate" in out
+    assert "Traceback" not in out + result.stderr
+    # the checkout is untouched: same HEAD, same status, same branch
+    assert git(weights_repo, "rev-parse", "HEAD") == head_before
+    assert git(weights_repo, "status", "--porcelain") == status_before
+    assert git(weights_repo, "rev-parse", "--abbrev-ref", "HEAD").strip() == "analyst/fraud-change"
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    assert "<svg" in html and "fraud_risk" in html and "<script" not in html
+    envelope = json.loads((report_dir / "report.json").read_text(encoding="utf-8"))
+    assert envelope["passed"] is False and "guardrails" in envelope["failed_gates"]
+    assert (report_dir / "report.md").read_text(encoding="utf-8").startswith("<!-- weights-check -->")
+
+
+def test_a_one_percent_change_passes(weights_repo: Path):
+    edit(weights_repo, NEW_ACCOUNT_WEIGHT, "    weight: 1.515                    # +1% after the Q2 refit")
+    commit(weights_repo, "refit: new account weight +1%")
+    result = weights(weights_repo, "check", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["passed"] is True and report["failed_gates"] == []
+    (model,) = report["models"]
+    assert model["name"] == "fraud_risk" and model["impact"]["rows"] > 1000
+    assert model["changes"][0]["label"] == "terms[new_account].weight"
+    assert abs(model["changes"][0]["relative"] - 0.01) < 1e-9
+    assert all(not g["breached"] for g in model["impact"]["guardrails"])
+    assert report["counts"]["golden_passed"] >= 20 and report["counts"]["golden_failed"] == 0
+
+
+def test_an_accepted_breach_passes_and_says_so(weights_repo: Path):
+    edit(weights_repo, APPROVE_BAND, "  - {decision: approve, below: 0.25}")
+    commit(weights_repo, "send more orders to review")
+    assert weights(weights_repo, "check").returncode == 1  # without the reviewed acknowledgement: breached
+    with (weights_repo / MODEL).open("a", encoding="utf-8") as handle:
+        handle.write("\naccept:\n"
+                     "  - {guardrail: max_decision_flip_rate, up_to: 0.06, reason: \"Review team doubled (FRAUD-412)\"}\n"
+                     "  - {guardrail: max_share_change, up_to: 0.06, reason: \"The review share is meant to grow (FRAUD-412)\"}\n")
+    result = weights(weights_repo, "check", "--format", "markdown")  # uncommitted edits count: head is the work tree
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("<!-- weights-check -->\n## ✅ weights check passed")
+    assert "accepted: Review team doubled (FRAUD-412)" in result.stdout
+    assert "xychart-beta" in result.stdout
+
+
+def test_an_accept_entry_already_on_main_accepts_nothing_new(weights_repo: Path):
+    git(weights_repo, "checkout", "-q", "main")
+    with (weights_repo / MODEL).open("a", encoding="utf-8") as handle:
+        handle.write("\naccept:\n  - {guardrail: max_decision_flip_rate, up_to: 0.06, reason: an earlier change}\n"
+                     "  - {guardrail: max_share_change, up_to: 0.06, reason: an earlier change}\n")
+    commit(weights_repo, "an old, reviewed acknowledgement")
+    git(weights_repo, "checkout", "-q", "-b", "analyst/next-change")
+    edit(weights_repo, APPROVE_BAND, "  - {decision: approve, below: 0.25}")
+    result = run_check(weights_repo)
+    assert result.exit_code == 1 and result.failed_gates == ["guardrails"]
+
+
+def test_comment_only_changes_are_not_replayed(weights_repo: Path):
+    edit(weights_repo, "# Fraud risk of an order at checkout", "# Fraud risk of an order at checkout (reviewed 2024)")
+    result = run_check(weights_repo)
+    assert result.exit_code == 0
+    (entry,) = [d for d in result.diff.models if d.file_changed]
+    assert entry.status == "unchanged" and entry.changes == ()
+    assert all(m.impact is None for m in result.models)
+    everything = run_check(weights_repo, replay_all=True)
+    assert {m.name for m in everything.models if m.impact is not None} == {
+        "fraud_risk", "churn_coupon", "search_ranking", "homepage_hero", "customer_segments"}
+    assert everything.exit_code == 0
+
+
+def test_base_and_head_revisions_ignore_the_work_tree(weights_repo: Path):
+    edit(weights_repo, NEW_ACCOUNT_WEIGHT, "    weight: 1.515")
+    commit(weights_repo, "small")
+    edit(weights_repo, "    weight: 1.515", "    weight: 2.5")  # uncommitted and large: not under review
+    result = run_check(weights_repo, "main", "HEAD")
+    assert result.exit_code == 0
+    (model,) = [m for m in result.models if m.impact is not None]
+    assert model.diff is not None and model.diff.changes[0].new == 1.515
+    assert result.head.label.startswith("HEAD (")
+
+
+def test_default_base_is_the_merge_base_with_main(weights_repo: Path):
+    fork = git(weights_repo, "rev-parse", "HEAD").strip()
+    git(weights_repo, "checkout", "-q", "main")
+    edit(weights_repo, "intercept: -3.2", "intercept: -3.0")  # lands on main after the branch forked
+    commit(weights_repo, "main moves on")
+    git(weights_repo, "checkout", "-q", "analyst/fraud-change")
+    assert resolve_base(weights_repo) == (fork, "main")
+    result = run_check(weights_repo)
+    assert result.diff.changed() == []  # main's later change is not blamed on the branch
+    assert result.base.label.startswith("merge base with main")
+
+
+def test_origin_main_is_the_fallback_and_a_missing_base_is_exit_2(weights_repo: Path, tmp_path: Path):
+    git(weights_repo, "branch", "-m", "main", "trunk")
+    result = weights(weights_repo, "check")
+    assert result.returncode == 2
+    assert "neither 'main' nor 'origin/main' exists" in result.stderr and "--base" in result.stderr
+    assert "Traceback" not in result.stderr
+    git(weights_repo, "update-ref", "refs/remotes/origin/main", "trunk")
+    assert resolve_base(weights_repo)[1] == "origin/main"
+    bad = weights(weights_repo, "check", "--base", "no-such-branch")
+    assert bad.returncode == 2 and "unknown git revision 'no-such-branch'" in bad.stderr
+    plain = tmp_path / "not-git"
+    shutil.copytree(weights_repo / "config", plain / "config")
+    with pytest.raises(SourceError, match="not a git repository"):
+        resolve_base(plain)
+
+
+def test_github_format_caps_annotations_and_writes_the_step_summary(weights_repo: Path, tmp_path: Path):
+    edit(weights_repo, NEW_ACCOUNT_WEIGHT, "    weight: 2.3")
+    summary = tmp_path / "summary.md"
+    result = weights(weights_repo, "check", env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.returncode == 1
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error ")]
+    assert 1 <= len(errors) <= 10
+    assert any(f"file={MODEL},line=" in line and "guardrail.max_decision_flip_rate" in line for line in errors)
+    assert summary.read_text(encoding="utf-8").startswith("<!-- weights-check -->")
+
+
+def test_an_invalid_head_fails_validation_without_a_replay(weights_repo: Path):
+    edit(weights_repo, APPROVE_BAND, "  - {decision: approve, below: 0.95}")
+    result = run_check(weights_repo)
+    assert "validate" in result.failed_gates and result.exit_code == 1
+    model = next(m for m in result.models if m.name == "fraud_risk")
+    assert model.impact is None and model.diff is not None
+    assert any(f.rule.startswith("scorecard.") for f in result.findings)
+
+
+def test_a_missing_dataset_is_a_positioned_finding(weights_repo: Path):
+    edit(weights_repo, "dataset: tests/data/fraud_orders.parquet", "dataset: tests/data/fraud_orders_2023.parquet")
+    result = run_check(weights_repo)
+    assert result.failed_gates == ["replay"]
+    (problem,) = [f for f in result.findings if f.rule == "simulate.replay"]
+    line = next(i for i, text in enumerate((weights_repo / MODEL).read_text().splitlines(), 1)
+                if "fraud_orders_2023" in text)
+    assert problem.path == MODEL and problem.line == line and "fraud_orders_2023" in problem.message
