@@ -204,8 +204,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 # Command groups that live in their own modules register themselves on `cli` when imported.
 from . import cli_publish  # noqa: E402,F401 - registers the publishing commands
 from . import cli_check  # noqa: E402,F401 - registers test, diff and check
+from . import cli_scaffold  # noqa: E402,F401 - registers weights new
 
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-from . import cli_scaffold  # noqa: E402,F401 - registers weights new
