@@ -90,8 +90,6 @@ def evaluate(model: str, inputs: str, root: str | None) -> int:
     A scorecard or segments model takes one JSON object; a ranking model takes a list of items; a bandit
     model takes {"seed": N} (or nothing).
     """
-    import dataclasses
-
     from .api import ValidationFailed, load_models
     from .models import InputError
 
@@ -119,7 +117,7 @@ def evaluate(model: str, inputs: str, root: str | None) -> int:
             result = evaluator.assign(payload)
     except (InputError, AttributeError, TypeError) as exc:
         raise click.BadParameter(str(exc), param_hint="INPUTS") from None
-    click.echo(json.dumps(dataclasses.asdict(result), indent=2, sort_keys=True, default=str))
+    click.echo(json.dumps(_plain(result), indent=2, sort_keys=True, default=str))
     return EXIT_OK
 
 
@@ -162,6 +160,17 @@ def rules(fmt: str, update_readme: str | None) -> int:
         return EXIT_OK
     click.echo(markdown_reference() if fmt == "markdown" else text_reference(), nl=False)
     return EXIT_OK
+
+
+def _plain(value: Any) -> Any:
+    """Result records (named tuples, nested) as JSON-ready dicts and lists."""
+    if hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
 
 
 def _log_crash() -> Path:

@@ -1,12 +1,15 @@
-"""What evaluators return: small immutable records an app can log, cache or hand to another thread."""
+"""What evaluators return: small immutable records an app can log, cache or hand to another thread.
+
+Named tuples rather than frozen dataclasses: a frozen dataclass sets each field through
+``object.__setattr__``, which cost 1.6 µs of a 3.9 µs ``score()`` on the request path; a named tuple is
+built in 0.6 µs and is just as immutable (``bench/bench_score.py``). ``._asdict()`` gives a dict for logs.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Score:
+class Score(NamedTuple):
     """A scorecard's answer: ``value`` on the link's scale, the band's ``decision`` and the top reason codes."""
 
     value: float
@@ -16,15 +19,13 @@ class Score:
     version: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RankedItem:
+class RankedItem(NamedTuple):
     item: Mapping[str, Any]
     score: float
     rank: int  # 1-based
 
 
-@dataclass(frozen=True, slots=True)
-class Ranking:
+class Ranking(NamedTuple):
     items: tuple[RankedItem, ...]
     model: str
     version: str | None = None
@@ -33,8 +34,7 @@ class Ranking:
         return [entry.item.get(key) for entry in self.items]
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
+class Choice(NamedTuple):
     """A bandit's pick: the arm (site variant) to show and whether the visitor fell in the holdout."""
 
     arm: str
@@ -43,8 +43,7 @@ class Choice:
     version: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Assignment:
+class Assignment(NamedTuple):
     """A segment assignment: the segment, the variant it maps to, the scaled distance, and whether it fell back."""
 
     segment: str

@@ -1,0 +1,464 @@
+"""``WeightsClient``: one object, one background thread, an explicit lifecycle.
+
+    weights = WeightsClient(url="https://weights.example.com/", root="config/root.json",
+                            cache_dir="/var/cache/weights", contract=load_contract("config/contracts/checkout.yaml"))
+    weights.start()
+    result = weights.model("fraud_risk").score(order)      # .value .decision .reasons .version
+
+The request path reads one attribute (``self._snapshot``) and calls an evaluator of that immutable snapshot:
+no lock, no torn read. The poll thread builds the next snapshot completely (TUF verify → parse → contract
+→ compile) before one assignment swaps it in, so a request sees the old bundle or the new one, whole. A
+request that uses several models and wants them from one bundle takes ``weights.snapshot`` once.
+
+Failure policy: nothing a poll raises reaches the app. The last good snapshot keeps serving, ``status()``
+says why (READY → STALE once the server has not confirmed it for ``max_age``), ``on_error`` is told, and the
+next poll backs off exponentially with jitter. A bundle refused for its content is remembered by hash, so a
+broken publish is not downloaded again every interval.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from os import PathLike
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from ..models.contract import Contract
+from .errors import BundleRefused, NotReady, WeightsError
+from .snapshot import Snapshot, build_snapshot
+from .tuf_client import HttpFetcher, Repository, Target, classify, read_root
+
+log = logging.getLogger("validator.runtime")
+
+CHANNEL_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+BUNDLE_NAME = "bundle.json"
+
+
+class State(str, Enum):
+    """The client's health in the words of a readiness probe."""
+
+    STARTING = "STARTING"  # nothing loaded yet and no poll has failed yet (the first poll is under way)
+    READY = "READY"        # serving a verified bundle the server confirmed within max_age
+    STALE = "STALE"        # serving the last good bundle, but the server has not confirmed it for max_age
+    ERROR = "ERROR"        # nothing valid was ever loaded (no cache, every poll failed)
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Every limit of a client, with its default and why.
+
+    interval: seconds between polls. A poll that finds nothing new costs two small requests (the next root
+        version, answered 404, and ``timestamp.json``), so 30 s keeps a fleet's load trivial while a merge is
+        live everywhere within about half a minute.
+    jitter: each delay is multiplied by a uniform factor in [1 - jitter, 1 + jitter], so a fleet restarted at
+        once does not poll in lockstep.
+    timeout: connect and read-gap timeout of every request; a hanging server costs a poll this, not forever.
+    deadline: the longest one download may take in total, against a server that drips bytes.
+    backoff_max: the longest delay between polls while failing (delays double from ``interval``). Default:
+        ten intervals, at most five minutes.
+    max_age: after this long without the server confirming the live bundle, status() says STALE.
+        Default: ten intervals (a few failed polls are noise; ten are an outage worth an alert).
+    max_bundle_bytes: a bigger bundle is refused before download; a weights bundle is kilobytes, 16 MiB
+        leaves room for large segment tables while bounding memory.
+    """
+
+    interval: float = 30.0
+    jitter: float = 0.1
+    timeout: float = 10.0
+    deadline: float = 60.0
+    backoff_max: float | None = None
+    max_age: float | None = None
+    max_bundle_bytes: int = 16 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        for name in ("interval", "timeout", "deadline"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+        if not 0 <= self.jitter < 1:
+            raise ValueError(f"jitter must be in [0, 1), not {self.jitter!r}")
+        if self.max_bundle_bytes <= 0:
+            raise ValueError("max_bundle_bytes must be positive")
+
+    @property
+    def effective_backoff_max(self) -> float:
+        if self.backoff_max is not None:
+            return max(self.backoff_max, self.interval)
+        return max(self.interval, min(300.0, 10 * self.interval))
+
+    @property
+    def effective_max_age(self) -> float:
+        return self.max_age if self.max_age is not None else 10 * self.interval
+
+
+@dataclass(frozen=True)
+class Status:
+    """A point-in-time view of the client for health checks, status pages and logs (``to_dict()`` is JSON)."""
+
+    state: State
+    url: str
+    channel: str
+    bundle: Mapping[str, Any] | None          # Snapshot.describe() of what is served, or None
+    last_success_at: float | None             # time.time() when the server last confirmed the served bundle
+    age_seconds: float | None                 # seconds since then
+    last_error: str | None = None             # the latest failed poll's message (kept after recovery)
+    last_error_reason: str | None = None
+    last_error_at: float | None = None
+    consecutive_failures: int = 0
+    polls: int = 0
+    reloads: int = 0
+    next_poll_in: float | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def version(self) -> str | None:
+        return self.bundle["version"] if self.bundle else None
+
+    @property
+    def serving(self) -> bool:
+        """Whether model() answers: READY or STALE (what a readiness probe should check)."""
+        return self.state in (State.READY, State.STALE)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "url": self.url,
+            "channel": self.channel,
+            "bundle": dict(self.bundle) if self.bundle else None,
+            "last_success_at": _iso(self.last_success_at),
+            "age_seconds": None if self.age_seconds is None else round(self.age_seconds, 3),
+            "last_error": self.last_error,
+            "last_error_reason": self.last_error_reason,
+            "last_error_at": _iso(self.last_error_at),
+            "consecutive_failures": self.consecutive_failures,
+            "polls": self.polls,
+            "reloads": self.reloads,
+            "next_poll_in": None if self.next_poll_in is None else round(self.next_poll_in, 3),
+            "notes": list(self.notes),
+        }
+
+
+def _iso(moment: float | None) -> str | None:
+    if moment is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+
+
+Contracts = Contract | Iterable[Contract] | None
+
+
+class WeightsClient:
+    """Polls a TUF repository for ``<channel>/bundle.json``, verifies, checks the contract, hot-reloads.
+
+    Thread-safe: ``model()``, ``snapshot``, ``version`` and ``status()`` may be called from any thread at
+    any time; polls (the background thread's and ``refresh()``) are serialized by an internal lock that no
+    reader ever takes.
+
+    url: the base URL that serves the published folder (``metadata/`` and ``targets/`` below it).
+    root: the trusted root metadata the app ships (bytes or a path); the only thing trusted a priori.
+    cache_dir: where python-tuf keeps trusted metadata and this client keeps the last good bundle; one per
+        app (two processes may share it: every write is atomic).
+    channel: the TUF target is ``<channel>/bundle.json``.
+    contract: the contract(s) the app was built against; a bundle that breaks one is refused. None skips
+        the check (tools, tests), which an app should not do.
+    on_change(old, new) / on_error(exc): called in the poll thread after a swap / a failed poll;
+        exceptions they raise are logged and ignored. Keep them short.
+    metrics: True (the default Prometheus registry) or a ``CollectorRegistry``; needs the ``metrics`` extra.
+    fetcher: a python-tuf ``FetcherInterface`` to use instead of the built-in HTTP one (proxies, auth).
+    The other arguments are the limits of ``ClientConfig``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        root: bytes | str | PathLike[str],
+        cache_dir: str | PathLike[str],
+        *,
+        channel: str = "production",
+        interval: float = 30.0,
+        jitter: float = 0.1,
+        contract: Contracts = None,
+        max_bundle_bytes: int = 16 * 1024 * 1024,
+        on_change: Callable[[Snapshot | None, Snapshot], Any] | None = None,
+        on_error: Callable[[WeightsError], Any] | None = None,
+        timeout: float = 10.0,
+        deadline: float = 60.0,
+        backoff_max: float | None = None,
+        max_age: float | None = None,
+        metrics: Any = None,
+        fetcher: Any = None,
+    ) -> None:
+        if not channel or not set(channel) <= CHANNEL_CHARS or channel[0] in "._-":
+            raise ValueError(f"bad channel name {channel!r}: lower-case letters, digits, '.', '_' and '-'")
+        self.url = url
+        self.channel = channel
+        self.config = ClientConfig(interval=interval, jitter=jitter, timeout=timeout, deadline=deadline,
+                                   backoff_max=backoff_max, max_age=max_age, max_bundle_bytes=max_bundle_bytes)
+        if contract is None:
+            self.contracts: tuple[Contract, ...] = ()
+        elif isinstance(contract, Contract):
+            self.contracts = (contract,)
+        else:
+            self.contracts = tuple(contract)
+        self.on_change = on_change
+        self.on_error = on_error
+        self._owns_fetcher = fetcher is None
+        self._fetcher = fetcher if fetcher is not None else HttpFetcher(timeout, deadline)
+        self._repo = Repository(url, read_root(root), Path(cache_dir), f"{channel}/{BUNDLE_NAME}",
+                                self._fetcher, max_bundle_bytes)
+        self._metrics = None
+        if metrics:
+            from .metrics import ClientMetrics  # lazy: prometheus-client is an optional extra
+
+            self._metrics = ClientMetrics(channel, None if metrics is True else metrics)
+
+        self._snapshot: Snapshot | None = None   # THE reference: assigned whole, read without a lock
+        self._poll_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self._cache_tried = False
+        self._refused: tuple[str, BundleRefused] | None = None
+        self._last_success: float | None = None
+        self._state_saved_at = 0.0
+        self._last_error: WeightsError | None = None
+        self._last_error_at: float | None = None
+        self._failures = 0
+        self._polls = 0
+        self._reloads = 0
+        self._next_poll_at: float | None = None
+        self._notes: list[str] = []
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+
+    def start(self) -> "WeightsClient":
+        """Serve from the verified on-disk cache at once (if any), then poll in one daemon thread."""
+        if self._stopped:
+            raise RuntimeError("this WeightsClient was stopped; make a new one")
+        if self._thread is not None:
+            return self
+        with self._poll_lock:
+            self._load_cache()
+        self._thread = threading.Thread(target=self._run, name=f"weights-client-{self.channel}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """End the poll thread (a poll under way finishes first, bounded by the request timeouts)."""
+        self._stopped = True
+        self._stopping.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        if self._owns_fetcher:
+            self._fetcher.close()
+
+    def __enter__(self) -> "WeightsClient":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def refresh(self, raise_errors: bool = False) -> bool:
+        """Poll now, in the calling thread; True when a new bundle was swapped in.
+
+        A failure is recorded like any poll's (status, on_error, metrics) and, with ``raise_errors``, raised.
+        """
+        with self._poll_lock:
+            self._load_cache()
+            changed, error = self._poll()
+        if error is not None and raise_errors:
+            raise error
+        return changed
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until a bundle is being served (from the server or the cache); False on timeout."""
+        return self._ready.wait(timeout)
+
+    # --- the request path -----------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The live snapshot: take it once per request to use several models of one bundle."""
+        return self._snapshot
+
+    @property
+    def version(self) -> str | None:
+        snap = self._snapshot
+        return snap.version if snap is not None else None
+
+    def model(self, name: str) -> Any:
+        """The evaluator ``name`` of the live bundle (``.score``/``.rank``/``.choose``/``.assign``)."""
+        snap = self._snapshot
+        if snap is None:
+            raise NotReady(f"no weights bundle loaded yet from {self.url} (status: {self.status().state.value}); "
+                           "call wait_ready() at startup")
+        return snap.model(name)
+
+    def status(self) -> Status:
+        snap = self._snapshot
+        now = time.time()
+        age = None if self._last_success is None else max(0.0, now - self._last_success)
+        if snap is None:
+            state = State.ERROR if self._failures or self._last_error is not None else State.STARTING
+        elif age is None or age > self.config.effective_max_age:
+            state = State.STALE
+        else:
+            state = State.READY
+        err = self._last_error
+        next_in = None
+        if self._next_poll_at is not None and self._thread is not None and not self._stopped:
+            next_in = max(0.0, self._next_poll_at - time.monotonic())
+        return Status(
+            state=state, url=self.url, channel=self.channel,
+            bundle=snap.describe() if snap is not None else None,
+            last_success_at=self._last_success, age_seconds=age,
+            last_error=str(err) if err is not None else None,
+            last_error_reason=err.reason if err is not None else None,
+            last_error_at=self._last_error_at,
+            consecutive_failures=self._failures, polls=self._polls, reloads=self._reloads,
+            next_poll_in=next_in, notes=tuple(self._notes),
+        )
+
+    # --- the poll thread ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        delay = 0.0
+        while not self._stopping.is_set():
+            self._next_poll_at = time.monotonic() + delay
+            if delay > 0 and self._stopping.wait(delay):
+                break
+            self._next_poll_at = None
+            try:
+                with self._poll_lock:
+                    self._poll()
+            except BaseException as exc:  # noqa: BLE001 - the thread must outlive any bug; it says so
+                log.exception("weights client: unexpected error in the poll thread")
+                self._record_failure(WeightsError(f"{type(exc).__name__}: {exc}", "internal"))
+            delay = self._next_delay()
+
+    def _next_delay(self) -> float:
+        cfg = self.config
+        base = cfg.interval if self._failures == 0 else min(
+            cfg.effective_backoff_max, cfg.interval * 2 ** min(self._failures - 1, 30))
+        return base * random.uniform(1 - cfg.jitter, 1 + cfg.jitter)
+
+    def _poll(self) -> tuple[bool, WeightsError | None]:
+        """One poll (caller holds the poll lock): never raises; returns (swapped, error)."""
+        started = time.monotonic()
+        self._polls += 1
+        changed, error = False, None
+        try:
+            target = self._repo.check()
+            current = self._snapshot
+            now = time.time()
+            if current is not None and current.sha256 == target.sha256:
+                self._confirmed(target, now)
+            elif self._refused is not None and self._refused[0] == target.sha256:
+                raise self._refused[1]
+            else:
+                data = self._repo.download(target)
+                try:
+                    snap = build_snapshot(data, version=str(target.version), sha256=target.sha256,
+                                          source="network", loaded_at=now, contracts=self.contracts,
+                                          custom=target.info.custom or {}, previous=current)
+                except BundleRefused as exc:
+                    self._refused = (target.sha256, exc)
+                    raise
+                self._confirmed(target, now, saved=True)   # fresh before readers can see it
+                self._swap(snap)
+                changed = True
+                self._save_last_good(data, target, now)
+        except Exception as exc:  # noqa: BLE001 - sorted by classify(); nothing reaches the app
+            error = classify(exc)
+            if error.reason == "internal":
+                log.error("weights client: unexpected %s during a poll", type(exc).__name__, exc_info=exc)
+            self._record_failure(error)
+        if self._metrics is not None:
+            self._metrics.poll(time.monotonic() - started, error is None, error.reason if error else None,
+                               self._last_success)
+        return changed, error
+
+    def _confirmed(self, target: Target, now: float, saved: bool = False) -> None:
+        """The server vouched for what is served: fresh again; persist that now and then for cold starts."""
+        if self._failures:
+            log.info("weights client: %s reachable again after %d failed poll(s); serving version %s",
+                     self.url, self._failures, self.version)
+        self._failures = 0
+        self._last_success = now
+        if not saved and now - self._state_saved_at > max(60.0, self.config.interval):
+            try:
+                self._repo.save_state(target, now)
+                self._state_saved_at = now
+            except OSError as exc:
+                self._note(f"cannot write the cache: {exc}")
+
+    def _save_last_good(self, data: bytes, target: Target, now: float) -> None:
+        try:
+            self._repo.save_last_good(data, target, now)
+            self._state_saved_at = now
+        except OSError as exc:  # serving goes on; only a cold start without the server would miss it
+            self._note(f"cannot write the last good bundle to the cache: {exc}")
+            log.warning("weights client: cannot write the cache: %s", exc)
+
+    def _swap(self, snap: Snapshot) -> None:
+        old = self._snapshot
+        self._snapshot = snap           # the one swap; readers see old or new, whole
+        self._reloads += 1
+        self._ready.set()
+        log.info("weights client: serving %s version %s (commit %s) from the %s", self.channel, snap.version,
+                 (snap.commit or "?")[:12], "cache" if snap.source == "cache" else "server")
+        if self._metrics is not None:
+            self._metrics.loaded(snap.version, snap.commit, counted=snap.source == "network")
+        if self.on_change is not None:
+            try:
+                self.on_change(old, snap)
+            except Exception:  # noqa: BLE001 - an app's callback must not stop reloads
+                log.exception("weights client: on_change callback raised (ignored)")
+
+    def _record_failure(self, error: WeightsError) -> None:
+        first = self._failures == 0 or self._last_error is None or self._last_error.reason != error.reason
+        self._failures += 1
+        self._last_error = error
+        self._last_error_at = time.time()
+        (log.warning if first else log.debug)(
+            "weights client: poll of %s failed (%s): %s; serving %s", self.url, error.reason, error,
+            f"version {self.version}" if self._snapshot is not None else "nothing yet")
+        if self.on_error is not None:
+            try:
+                self.on_error(error)
+            except Exception:  # noqa: BLE001 - an app's callback must not stop reloads
+                log.exception("weights client: on_error callback raised (ignored)")
+
+    def _load_cache(self) -> None:
+        """Once per client, before its first poll: serve the last good bundle from disk if it verifies."""
+        if self._cache_tried:
+            return
+        self._cache_tried = True
+        try:
+            cached = self._repo.load_cached()
+        except FileNotFoundError:
+            return  # nothing cached yet: the first run of this app on this machine
+        except (WeightsError, OSError, ValueError) as exc:
+            self._note(f"the cached bundle was not used: {exc}")
+            log.warning("weights client: the cached bundle was not used: %s", exc)
+            return
+        try:
+            snap = build_snapshot(cached.data, version=str(cached.target.version), sha256=cached.target.sha256,
+                                  source="cache", loaded_at=time.time(), contracts=self.contracts,
+                                  custom=cached.target.info.custom or {})
+        except BundleRefused as exc:  # e.g. the app was rebuilt with a stricter contract
+            self._note(f"the cached bundle was not used: {exc}")
+            log.warning("weights client: the cached bundle was not used: %s", exc)
+            return
+        self._last_success = cached.verified_at
+        self._swap(snap)
+
+    def _note(self, text: str) -> None:
+        self._notes = [*self._notes[-4:], text]

@@ -1,0 +1,78 @@
+"""Prometheus metrics for a WeightsClient: an optional extra (``pip install weights[metrics]``).
+
+``prometheus_client`` is imported only when an app asks for metrics, so the runtime works without it. The
+library registers collectors and never starts an HTTP server: the app already exposes ``/metrics`` (or
+calls ``prometheus_client.start_http_server`` itself) and these series appear there.
+
+Series (label ``channel``; failures also by ``reason``, one word from ``validator.runtime.errors``):
+
+* ``weights_last_reload_successful`` 1/0: did the last poll end well (nothing new counts as well)
+* ``weights_last_success_timestamp_seconds``: when the server last confirmed what this process serves
+* ``weights_reloads_total``: bundles swapped in
+* ``weights_reload_failures_total{reason}``: polls that failed, by reason
+* ``weights_poll_duration_seconds``: histogram of poll durations (verify, and when changed download+compile)
+* ``weights_bundle_info{version, commit}``: 1, the identity of the live bundle
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+_LOCK = threading.Lock()
+_BY_REGISTRY: dict[int, "_Collectors"] = {}
+
+
+class _Collectors:
+    """One set of collectors per registry: Prometheus refuses to register a metric name twice."""
+
+    def __init__(self, registry: Any) -> None:
+        from prometheus_client import Counter, Gauge, Histogram, Info
+
+        kw = {"registry": registry}
+        self.successful = Gauge("weights_last_reload_successful",
+                                "1 when the last poll for weights ended well, else 0", ["channel"], **kw)
+        self.last_success = Gauge("weights_last_success_timestamp_seconds",
+                                  "Unix time the server last confirmed the live weights bundle", ["channel"], **kw)
+        self.reloads = Counter("weights_reloads_total", "Weights bundles swapped in", ["channel"], **kw)
+        self.failures = Counter("weights_reload_failures_total", "Failed weights polls by reason",
+                                ["channel", "reason"], **kw)
+        self.duration = Histogram("weights_poll_duration_seconds", "Duration of one weights poll", ["channel"],
+                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30), **kw)
+        self.bundle = Info("weights_bundle", "The live weights bundle", ["channel"], **kw)
+
+
+class ClientMetrics:
+    """The metrics of one client (one channel), recorded by its poll thread."""
+
+    def __init__(self, channel: str, registry: Any = None) -> None:
+        try:
+            import prometheus_client
+        except ImportError:
+            raise ImportError("metrics need prometheus-client: pip install 'weights[metrics]'") from None
+        registry = registry if registry is not None else prometheus_client.REGISTRY
+        with _LOCK:
+            collectors = _BY_REGISTRY.get(id(registry))
+            if collectors is None:
+                collectors = _BY_REGISTRY[id(registry)] = _Collectors(registry)
+        self._c = collectors
+        self.channel = channel
+        # Make every series visible from the start (a failure counter that appears only on the first failure
+        # defeats rate() alerts).
+        self._c.reloads.labels(channel)
+        self._c.successful.labels(channel).set(0)
+
+    def poll(self, seconds: float, ok: bool, reason: str | None, success_at: float | None) -> None:
+        self._c.duration.labels(self.channel).observe(seconds)
+        self._c.successful.labels(self.channel).set(1 if ok else 0)
+        if ok and success_at is not None:
+            self._c.last_success.labels(self.channel).set(success_at)
+        if not ok:
+            self._c.failures.labels(self.channel, reason or "internal").inc()
+
+    def loaded(self, version: str, commit: str | None, counted: bool = True) -> None:
+        if counted:
+            self._c.reloads.labels(self.channel).inc()
+        self._c.bundle.labels(self.channel).info({"version": version, "commit": commit or ""})
+
+    def success_at(self, when: float) -> None:
+        self._c.last_success.labels(self.channel).set(when)
