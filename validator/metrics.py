@@ -131,6 +131,18 @@ def _hist(values: np.ndarray, edges: np.ndarray, size: int) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------ scorecard
 
 
+def count_transitions(base: np.ndarray, head: np.ndarray, transitions: np.ndarray) -> tuple[int, int]:
+    """Add one batch's base -> head label pairs to ``transitions`` (k x k, in place).
+
+    Labels are indices; a negative index is a row one version refused, left out of both counts.
+    Returns (rows both versions labelled, rows whose label changed).
+    """
+    ok = (base >= 0) & (head >= 0)
+    k = transitions.shape[0]
+    transitions += np.bincount(base[ok] * k + head[ok], minlength=k * k).reshape(k, k)
+    return int(ok.sum()), int((ok & (base != head)).sum())
+
+
 class ScorecardMetrics:
     """Decision shares and flips, score PSI, and with an outcome AUC, precision/recall per band and loss."""
 
@@ -218,13 +230,9 @@ class ScorecardMetrics:
                 self.auc_pos[version] += _hist(values[pos], edges, size)
                 self.auc_neg[version] += _hist(values[known & ~pos], edges, size)
         if "base" in mapped and "head" in mapped:
-            b, h = mapped["base"], mapped["head"]
-            ok = (b >= 0) & (h >= 0)
-            self.both += int(ok.sum())
-            flipped = ok & (b != h)
-            self.flips += int(flipped.sum())
-            k = len(self.labels)
-            self.transitions += np.bincount(b[ok] * k + h[ok], minlength=k * k).reshape(k, k)
+            both, changed = count_transitions(mapped["base"], mapped["head"], self.transitions)
+            self.both += both
+            self.flips += changed
 
     def result(self) -> Measured:
         out = Measured()
@@ -366,12 +374,9 @@ class SegmentsMetrics:
             self.rejected[version] += int((~ok).sum())
             self.counts[version] += np.bincount(d[ok], minlength=len(self.labels))
         if len(mapped) == 2:
-            b, h = mapped["base"], mapped["head"]
-            ok = (b >= 0) & (h >= 0)
-            self.both += int(ok.sum())
-            self.moved += int((ok & (b != h)).sum())
-            k = len(self.labels)
-            self.transitions += np.bincount(b[ok] * k + h[ok], minlength=k * k).reshape(k, k)
+            both, changed = count_transitions(mapped["base"], mapped["head"], self.transitions)
+            self.both += both
+            self.moved += changed
 
     def result(self) -> Measured:
         out = Measured()
