@@ -485,13 +485,14 @@ const { Updater } = require('tuf-js');
 
 
 def _tuf_js_node_path() -> str | None:
-    """Where tuf-js is installed: $WEIGHTS_TUF_JS_NODE_PATH (a node_modules folder) or node's own search path."""
+    """Where tuf-js is installed: $WEIGHTS_TUF_JS_NODE_PATH, else .ci/npm/node_modules (.ci/run installs it there)."""
     import subprocess
 
     node = shutil.which("node")
     if node is None:
         return None
-    node_path = os.environ.get("WEIGHTS_TUF_JS_NODE_PATH", os.environ.get("NODE_PATH", ""))
+    default = Path(__file__).resolve().parents[1] / ".ci" / "npm" / "node_modules"
+    node_path = os.environ.get("WEIGHTS_TUF_JS_NODE_PATH") or os.environ.get("NODE_PATH") or str(default)
     probe = subprocess.run([node, "-e", "require.resolve('tuf-js')"], capture_output=True,
                            env={**os.environ, "NODE_PATH": node_path}, timeout=30)
     return node_path if probe.returncode == 0 else None
