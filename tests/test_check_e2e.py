@@ -202,6 +202,7 @@ def test_an_invalid_head_fails_validation_without_a_replay(weights_repo: Path):
     assert "validate" in result.failed_gates and result.exit_code == 1
     model = next(m for m in result.models if m.name == "fraud_risk")
     assert model.impact is None and model.diff is not None
+    assert model.invalid and not model.passed  # the report marks it failed, not "✓ not replayed"
     assert any(f.rule.startswith("scorecard.") for f in result.findings)
 
 

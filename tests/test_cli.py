@@ -139,3 +139,14 @@ def test_rules_lists_every_rule():
     assert result.returncode == 0
     for rule in ALL_RULES:
         assert rule.id in result.stdout
+
+
+def test_eval_with_broken_settings_is_an_environment_error(repo):
+    (repo / "config" / "weights.yaml").write_text("limits: [\n", encoding="utf-8")
+    result = weights("eval", "fraud_risk", "{}", cwd=repo)
+    assert result.returncode == 2 and "config/weights.yaml" in result.stderr and "internal error" not in result.stderr
+
+
+def test_eval_refuses_a_request_that_is_not_an_object(repo):
+    result = weights("eval", "fraud_risk", "[1, 2]", cwd=repo)
+    assert result.returncode == 2 and "must be a mapping of input name to value" in result.stderr

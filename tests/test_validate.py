@@ -83,3 +83,20 @@ def test_paths_filter_reports_only_those_files(repo):
     path.write_text(path.read_text().replace("kind: scorecard", "kind: scorecard\ncolour: red"), encoding="utf-8")
     assert not validate_paths(repo, ["weights/search_ranking.yaml"]).findings
     assert validate_paths(repo, ["weights/fraud_risk.yaml"]).findings
+
+
+@pytest.mark.parametrize("extra", ["min_gap: 1e-3\n", "owner: twice\n", "note: !!float 1\n", "\xff"])
+def test_a_broken_model_file_is_not_also_reported_missing_by_its_contract(repo, extra):
+    path = repo / "weights" / "fraud_risk.yaml"
+    path.write_bytes(path.read_bytes() + extra.encode("latin-1"))
+    result = validate_paths(repo)
+    assert result.findings and all(f.path == "weights/fraud_risk.yaml" for f in result.findings), \
+        [f.render() for f in result.findings]
+
+
+def test_a_model_without_contract_key_gets_one_finding(repo):
+    path = repo / "weights" / "fraud_risk.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("contract: checkout\n", ""), encoding="utf-8")
+    result = validate_paths(repo)
+    assert [f.rule for f in result.findings] == ["schema.missing-key"]
+    assert "None" not in result.findings[0].message

@@ -92,6 +92,7 @@ class ModelCheck:
     diff: DocumentDiff | None
     impact: "Impact | None" = None
     problem: Finding | None = None  # the replay could not run
+    invalid: bool = False  # the head file fails validation, so it was not replayed
 
     @property
     def status(self) -> str:
@@ -99,7 +100,7 @@ class ModelCheck:
 
     @property
     def passed(self) -> bool:
-        return self.problem is None and (self.impact is None or self.impact.passed)
+        return not self.invalid and self.problem is None and (self.impact is None or self.impact.passed)
 
 
 @dataclass
@@ -254,13 +255,15 @@ def run_check(root: Path, base_rev: str | None = None, head_rev: str | None = No
         model = ModelCheck(name, kind, path, entry)
         result.models.append(model)
         if head_data is None and name in head_invalid:
+            model.invalid = True
             continue  # validation already fails the check with positions; a replay would only repeat it
         model.impact, model.problem = _replay(root, name, path, base, head, seed, simulate_model)
     # Changed models that were not replayed (invalid on head) still appear with their diff.
     listed = {m.name for m in result.models}
     for entry in repo_diff.models:
         if entry.name not in listed and (entry.status != "unchanged" or replay_all):
-            result.models.append(ModelCheck(entry.name, entry.kind, entry.path, entry))
+            result.models.append(ModelCheck(entry.name, entry.kind, entry.path, entry,
+                                            invalid=entry.name in head_invalid))
     result.models.sort(key=lambda m: m.name)
     return result
 

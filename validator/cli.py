@@ -92,12 +92,16 @@ def evaluate(model: str, inputs: str, root: str | None) -> int:
     """
     from .api import ValidationFailed, load_models
     from .models import InputError
+    from .settings import SettingsError
+    from .sources import SourceError
 
     repo = _root(root)
     try:
         models = load_models(repo)
     except ValidationFailed as exc:
         raise EnvironmentProblem(f"the weights do not validate; run weights validate\n{exc}") from None
+    except (SettingsError, SourceError) as exc:
+        raise EnvironmentProblem(str(exc)) from None
     if model not in models:
         raise click.BadParameter(f"no model {model!r}; models: {', '.join(sorted(models))}", param_hint="MODEL")
     text = sys.stdin.read() if inputs == "-" else inputs

@@ -106,6 +106,9 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
     model_paths: dict[str, str] = {}
     model_contracts: dict[str, str] = {}
     seen_names: dict[str, str] = {}
+    # Files present by name, loadable or not: a broken file has findings of its own and must not also be
+    # reported as missing by the contracts that list it.
+    model_files = frozenset(PurePosixPath(p).stem for p in source.list(settings.weights_dir))
     for path in source.list(settings.weights_dir):
         document = load(path)
         if document is None:
@@ -159,7 +162,8 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
     # Contract-level rules need the set of models.
     for name, document in contract_docs.items():
         ctx = RuleContext(data=document.data, file_stem=name, contract=contracts[name],
-                          contract_names=frozenset(contract_names), extra={"models": model_contracts})
+                          contract_names=frozenset(contract_names),
+                          extra={"models": model_contracts, "model_files": model_files})
         findings.extend(_run_rules(document, "contract", ctx))
 
     files = [*source.list(settings.contracts_dir), *source.list(settings.weights_dir)]

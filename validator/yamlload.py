@@ -229,8 +229,13 @@ class _Builder:
                 why = "a number with its underscores dropped"
             else:
                 why = "octal, because of the leading zero"
-            self.error(node, "yaml.yaml11-number", f"{value!r} is read as {reads} by YAML 1.1 ({why})",
-                       f"write {reads} for the number, or '{value}' in quotes for a code")
+            meant = value.replace("_", "").lstrip("+-").lstrip("0") or "0"
+            if why.startswith("octal") and meant.isdigit():
+                sign = "-" if value.startswith("-") else ""
+                hint = f"write {sign}{meant} if you mean {sign}{meant}, or '{value}' in quotes for a code"
+            else:
+                hint = f"write {reads} for the number, or '{value}' in quotes for a code"
+            self.error(node, "yaml.yaml11-number", f"{value!r} is read as {reads} by YAML 1.1 ({why})", hint)
             return reads
         if tag == FLOAT:
             if not _PLAIN_FLOAT.match(value):

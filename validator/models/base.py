@@ -22,11 +22,23 @@ class InputError(ValueError):
     Raised on the request path; the message names the model and the input so an app log says what to fix.
     """
 
-    def __init__(self, model: str, input_name: str, problem: str) -> None:
-        super().__init__(f"model {model!r}: input {input_name!r} {problem}")
+    def __init__(self, model: str, input_name: str | None, problem: str) -> None:
+        where = f"input {input_name!r} " if input_name is not None else ""
+        super().__init__(f"model {model!r}: {where}{problem}")
         self.model = model
         self.input_name = input_name
         self.problem = problem
+
+
+def not_a_mapping(model: str, value: Any, what: str = "the inputs") -> InputError:
+    """The error for a request that is not a mapping of input names to values (a list, a string, None)."""
+    return InputError(model, None, f"{what} must be a mapping of input name to value, got {type(value).__name__}")
+
+
+def check_mapping(model: str, value: Any, what: str = "the inputs") -> None:
+    """Raise the InputError above unless ``value`` is a mapping; called only after an evaluator failed."""
+    if not isinstance(value, Mapping):
+        raise not_a_mapping(model, value, what) from None
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import builtins
 import math
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from .base import InputError, Kind, ModelError
+from .base import InputError, Kind, ModelError, check_mapping
 from .contract import Contract
 from .inputs import InputSpec, build_specs, read
 from .results import RankedItem, Ranking
@@ -382,7 +382,11 @@ class RankingModel:
 
     def score_item(self, item: Mapping[str, Any]) -> float:
         """The item's final score (features, then boosts): what rank() sorts by."""
-        return self._entry_fn()(item)[0]
+        try:
+            return self._entry_fn()(item)[0]
+        except AttributeError:
+            check_mapping(self.name, item, "an item")
+            raise
 
     def explain(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """Each feature's contribution, the base score, the boosts that applied and the final score.
@@ -422,7 +426,14 @@ class RankingModel:
         """
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0 or None, got {limit}")
-        entries = list(map(self._entry_fn(), items))
+        try:
+            entries = list(map(self._entry_fn(), items))
+        except (AttributeError, TypeError):
+            if isinstance(items, (Mapping, str, bytes)) or not hasattr(items, "__iter__"):
+                raise InputError(self.name, None, f"items must be a list of mappings, got {type(items).__name__}") from None
+            for item in items:
+                check_mapping(self.name, item, "every item")
+            raise
         n = len(entries)
         if self._single_sort:
             # Each entry's key is (-score, key1 or -key1, ...); a stable sort keeps the app's order last.

@@ -33,7 +33,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from .base import InputError, Kind, ModelError
+from .base import InputError, Kind, ModelError, check_mapping
 from .contract import Contract
 from .inputs import InputSpec, build_specs, read
 from .results import Score
@@ -515,14 +515,22 @@ class ScorecardEvaluator:
         fn = self._score
         if fn is None:
             fn = self.prepare()._score
-        return fn(values, self.version)  # type: ignore[misc]
+        try:
+            return fn(values, self.version)  # type: ignore[misc]
+        except AttributeError:  # free on the request path: only a non-mapping request gets here
+            check_mapping(self.name, values)
+            raise
 
     def explain(self, values: Mapping[str, Any]) -> list[tuple[str, float, float]]:
         """Every term as (name, term value, contribution), in model order: what moved this score and by how much."""
         fn = self._explain
         if fn is None:
             fn = self.prepare()._explain
-        return fn(values)  # type: ignore[misc]
+        try:
+            return fn(values)  # type: ignore[misc]
+        except AttributeError:
+            check_mapping(self.name, values)
+            raise
 
     def z(self, values: Mapping[str, Any]) -> float:
         """The linear score before the link (intercept plus contributions, summed in term order)."""

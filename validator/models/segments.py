@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterable, Mapping
 
-from .base import InputError, Kind, ModelError
+from .base import InputError, Kind, ModelError, check_mapping
 from .contract import Contract
 from .inputs import InputSpec, build_specs, read
 from .results import Assignment
@@ -290,7 +290,11 @@ class SegmentsModel:
 
     def assign(self, inputs: Mapping[str, Any]) -> Assignment:
         """The nearest segment (first in file order on a tie), or the fallback when none is within max_distance."""
-        point = self._point(inputs)
+        try:
+            point = self._point(inputs)
+        except AttributeError:
+            check_mapping(self.name, inputs)
+            raise
         dist = math.dist
         best = math.inf
         best_index = 0

@@ -119,6 +119,8 @@ def counts(result: "CheckResult") -> dict[str, int]:
 
 
 def model_verdict(model: "ModelCheck") -> str:
+    if model.invalid:
+        return "not replayed: the file does not validate (see the findings)"
     if model.problem is not None:
         return "replay failed"
     if model.impact is None:

@@ -190,10 +190,15 @@ def contract_model_missing(ctx: RuleContext) -> Iterator[Problem]:
         models: [fraud_risk]
     """
     models = ctx.extra.get("models", {})
+    files = ctx.extra.get("model_files", frozenset())
     for i, name in enumerate(ctx.data.get("models") or []):
         if name not in models:
+            if name in files:
+                continue  # the file exists but does not load: its own findings say why
             yield Problem(("models", i), f"model {name!r} is listed but weights/{name}.yaml does not exist",
                           did_you_mean(name, models) or "add the model, or remove it from the list")
+        elif models[name] is None:
+            continue  # the model names no contract: schema.missing-key on the model says so
         elif models[name] != ctx.file_stem:
             yield Problem(("models", i), f"model {name!r} names contract {models[name]!r}, not {ctx.file_stem!r}",
                           "a model belongs to one contract: fix its contract: key or this list")
