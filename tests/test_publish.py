@@ -533,3 +533,14 @@ def test_status_says_what_expired(tmp_path, weights):
                               "--format", "json").out)
     assert data["verified"] is False and data["roles"]["timestamp"]["expired"] is True
     assert data["roles"]["targets"]["expired"] is False and data["channels"]["production"]["commit"] == "c" * 40
+
+
+def test_publish_and_rollback_refuse_a_location_whose_bundle_was_altered(repo, weights):
+    """Signing a new version over altered files would hide the incident; stop and name the file."""
+    first = weights("publish", "--root", str(repo))
+    assert first.code == 0, first.err
+    live = next((repo / PUBLISHED / "targets" / "production").glob("*.bundle.json"))
+    live.write_bytes(live.read_bytes() + b" ")
+    for args in (("publish", "--root", str(repo)), ("rollback", "--to", "1", "--root", str(repo))):
+        ran = weights(*args)
+        assert ran.code == 1 and "does not match its signed metadata" in ran.err and live.name in ran.err, ran.err

@@ -105,7 +105,8 @@ def test_tampered_bundle_is_refused(site, server, tmp_path):
         # The attacker swaps the bundle bytes (same length) behind the signed metadata.
         content = next(p for p in (site.folder / "targets" / "production").iterdir()
                        if p.read_bytes() != b"" and json.loads(p.read_bytes())["provenance"]["commit"].endswith("2"))
-        data = bytearray(content.read_bytes())
+        original = content.read_bytes()
+        data = bytearray(original)
         data[data.index(b"fraud_risk") + 1] ^= 0x01
         content.write_bytes(bytes(data))
     with client(server.url, site, tmp_path / "cache") as c:
@@ -113,6 +114,7 @@ def test_tampered_bundle_is_refused(site, server, tmp_path):
         assert c.version == "1" and score_version(c) == "1"
         assert "hash" in status.last_error.lower() or "length" in status.last_error.lower()
         assert status.state is State.STALE or status.state is State.READY
+        content.write_bytes(original)  # the operator restores the file (publish refuses altered storage)
         v3 = site.publish(document(3))  # a good publish after the incident is picked up
         wait_for(lambda: c.version == str(v3))
     assert v3 > v2

@@ -306,7 +306,30 @@ class TufRepository:
             targets = cls._read(storage, role_file("targets", targets_meta.version), "targets")
             _check_meta(targets_meta, targets.raw, role_file("targets", targets_meta.version))
             _verify_signed(root, "targets", targets.md, role_file("targets", targets_meta.version))
+            cls._verify_live_targets(storage, targets)
         return cls(storage, roots, pending, timestamp, snapshot, targets, now or utc_now())
+
+    @staticmethod
+    def _verify_live_targets(storage: Storage, targets: _Loaded) -> None:
+        """Every live bundle must be the bytes its signed metadata names.
+
+        Signing a new version over a location whose files were altered would lend them our signature's
+        credibility in the operator's eyes (status says "published") while clients refuse them; stop and
+        say which file instead.
+        """
+        for path, target in targets.md.signed.targets.items():
+            name = content_file(path, target.hashes[HASH])
+            data = storage.read(name)
+            if data is None:
+                raise RepositoryStateError(f"{storage.location}/{name} is missing: the live {path} cannot be served")
+            try:
+                target.verify_length_and_hashes(data)
+            except LengthOrHashMismatchError as exc:
+                raise RepositoryStateError(
+                    f"{storage.location}/{name} does not match its signed metadata ({exc}): the storage was "
+                    "altered. Restore the file from a trusted copy (weights build --rev <its commit> gives the "
+                    "same bytes), then publish again"
+                ) from None
 
     @staticmethod
     def _read(storage: Storage, name: str, role: str) -> _Loaded:
