@@ -318,3 +318,29 @@ def test_weights_test_exit_codes_and_formats(repo):
     assert unknown.returncode == 2 and "did you mean 'fraud_risk'" in unknown.stderr
     assert "Traceback" not in unknown.stderr
 
+
+
+def test_a_misspelt_input_is_named_with_a_did_you_mean(repo):
+    path = write_cases(repo, "fraud_risk", f"""model: fraud_risk
+cases:
+  - name: a typo in an input name
+    inputs:
+{FRAUD_INPUTS.replace("account_age_days", "acount_age_days")}    expect: {{decision: decline}}
+""")
+    result = run_repo(repo)
+    (problem,) = [f for f in result.findings if f.rule == "golden.input-unknown"]
+    assert (problem.line, problem.col) == (line_of(path, "acount_age_days"), 7)
+    assert "did you mean 'account_age_days'" in problem.hint
+
+
+def test_a_wrong_typed_input_points_at_its_value(repo):
+    path = write_cases(repo, "fraud_risk", f"""model: fraud_risk
+cases:
+  - name: a word where a number belongs
+    inputs:
+{FRAUD_INPUTS.replace("account_age_days: 0", 'account_age_days: "zero"')}    expect: {{decision: decline}}
+""")
+    result = run_repo(repo)
+    (outcome,) = result.outcomes
+    (failure,) = outcome.failures
+    assert failure.rule == "golden.input-error" and failure.line == line_of(path, '"zero"')

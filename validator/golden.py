@@ -279,6 +279,14 @@ def check_against_model(case_file: CaseFile, data: Mapping[str, Any] | None, kno
             if key in case.data and not fits:
                 problems.append(case.finding((key,), "golden.request-kind", f"{key!r} does not apply to a "
                                              f"{kind_name} model", _request_hint(kind_name), at_key=True))
+        if request_key == "inputs" and isinstance(case.data.get("inputs"), Mapping):
+            used = kind.inputs_used(data)
+            for name in case.data["inputs"]:
+                if name not in used:
+                    problems.append(case.finding(("inputs", name), "golden.input-unknown",
+                                                 f"model {case_file.model!r} reads no input {name!r}",
+                                                 did_you_mean(name, used) or f"it reads: {', '.join(sorted(used))}",
+                                                 at_key=True))
         if request_key and request_key not in case.data:
             problems.append(case.finding((), "golden.request-missing",
                                          f"a {kind_name} case needs {request_key!r}", _request_hint(kind_name)))
@@ -417,7 +425,10 @@ def run_case(case: Case, evaluator: Any) -> CaseOutcome:
             return CaseOutcome(case, (case.finding(("expect", "rejected"), "golden.rejected",
                                                    f"expected input {expect['rejected']!r} to be refused, "
                                                    f"got: {exc}"),), got)
-        return CaseOutcome(case, (case.finding(("inputs",) if "inputs" in case.data else ("items",),
+        where = ("inputs",) if "inputs" in case.data else ("items",)
+        if where == ("inputs",) and isinstance(case.data["inputs"], Mapping) and exc.input_name in case.data["inputs"]:
+            where = ("inputs", exc.input_name)  # point at the offending value, not the block
+        return CaseOutcome(case, (case.finding(where,
                                                "golden.input-error", f"the model refused the inputs: {exc}",
                                                "fix the case's inputs, or expect `rejected: <input>` if the "
                                                "model must refuse them"),), got)
