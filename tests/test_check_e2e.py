@@ -214,3 +214,20 @@ def test_a_missing_dataset_is_a_positioned_finding(weights_repo: Path):
     line = next(i for i, text in enumerate((weights_repo / MODEL).read_text().splitlines(), 1)
                 if "fraud_orders_2023" in text)
     assert problem.path == MODEL and problem.line == line and "fraud_orders_2023" in problem.message
+
+
+def test_a_changed_model_without_replay_data_passes_with_a_warning(weights_repo: Path):
+    path = "weights/churn_coupon.yaml"
+    file = weights_repo / path
+    text = file.read_text(encoding="utf-8")
+    file.write_text(text[:text.index("\nreplay:")] + "\n", encoding="utf-8")  # the replay block ends the file
+    commit(weights_repo, "churn_coupon without sample data on main")
+    text = (weights_repo / path).read_text(encoding="utf-8")
+    line = next(l for l in text.splitlines() if l.startswith("intercept:"))
+    value = float(line.split(":", 1)[1].split("#")[0])
+    edit(weights_repo, line, f"intercept: {value + 0.01}", path)
+    result = run_check(weights_repo, base_rev="HEAD")
+    warnings = [f for f in result.findings if f.rule == "simulate.no-data"]
+    assert result.exit_code == 0, [f.render() for f in result.findings]
+    assert len(warnings) == 1 and warnings[0].severity.value == "warning"
+    assert warnings[0].path == path and "not measured" in warnings[0].message

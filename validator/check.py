@@ -141,10 +141,27 @@ class CheckResult:
         return out
 
     @property
+    def unmeasured_findings(self) -> list[Finding]:
+        """A changed model that declares no replay data passes no guardrail either: say so, as a warning."""
+        out = []
+        for model in self.models:
+            impact = model.impact
+            if impact is None or model.status == "unchanged" or impact.rows or impact.guardrails:
+                continue
+            path, line, col = self.anchor(model)
+            out.append(Finding(path, line, col, Severity.WARNING, "simulate.no-data",
+                               f"{model.name}: no replay data, so the impact of this change is not measured and "
+                               "no guardrail applies",
+                               "declare replay: {dataset: tests/data/<file>.parquet} in the model (tests/data/"
+                               "generate.py shows how the sample data is made)"))
+        return out
+
+    @property
     def findings(self) -> list[Finding]:
         """Everything positioned: head validation, golden cases, replay problems and guardrails."""
         replay = [m.problem for m in self.models if m.problem is not None]
-        return sort_findings([*self.validation.findings, *self.golden.findings, *replay, *self.guardrail_findings])
+        return sort_findings([*self.validation.findings, *self.golden.findings, *replay, *self.guardrail_findings,
+                              *self.unmeasured_findings])
 
     def anchor(self, model: ModelCheck) -> tuple[str, int, int]:
         """Where a model's verdict belongs in the pull request: its first changed line, else its first line."""

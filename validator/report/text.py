@@ -64,7 +64,8 @@ def render_check_text(result: "CheckResult", out: TextIO) -> None:
         impact = model.impact
         if impact is None:
             continue
-        console.print(f"  replayed {impact.rows:,} rows of {escape(impact.dataset)}")
+        if impact.dataset:
+            console.print(f"  replayed {impact.rows:,} rows of {escape(impact.dataset)}")
         for line in impact.summary:
             console.print(f"  • {escape(line)}")
         if impact.guardrails:
