@@ -5,9 +5,11 @@ They are written once against what each kind declares (``inputs_used``, ``input_
 """
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from ..findings import Severity
+from ..models.schema_parts import NAME_PATTERN
 from .base import Problem, RuleContext, did_you_mean, rule
 
 # Output fields an app may leave undeclared (it then accepts any value): reason codes are informative.
@@ -27,8 +29,11 @@ def name_matches_file(ctx: RuleContext) -> Iterator[Problem]:
     """
     name = ctx.data.get("name")
     if name != ctx.file_stem:
-        yield Problem(("name",), f"model name {name!r} differs from its file name {ctx.file_stem!r}",
-                      f"rename the file to {name}.yaml or set name: {ctx.file_stem}")
+        if re.match(NAME_PATTERN, ctx.file_stem):
+            hint = f"rename the file to {name}.yaml or set name: {ctx.file_stem}"
+        else:  # the file name itself is not a valid model name: only renaming the file helps
+            hint = f"rename the file to {name}.yaml (names are lower_snake_case)"
+        yield Problem(("name",), f"model name {name!r} differs from its file name {ctx.file_stem!r}", hint)
 
 
 @rule("contract.exists")
