@@ -143,6 +143,26 @@ def count_transitions(base: np.ndarray, head: np.ndarray, transitions: np.ndarra
     return int(ok.sum()), int((ok & (base != head)).sum())
 
 
+def largest_share_change(out: "Measured", labels: Sequence[str], share: Mapping[str, np.ndarray]) -> None:
+    """The max_share_change guardrail value: the label whose share moved most between base and head."""
+    changes = np.abs(share["head"] - share["base"])
+    if not len(changes):
+        return
+    worst = int(np.argmax(changes))
+    out.guard_values["max_share_change"] = (
+        float(changes[worst]), f"{labels[worst]} {pct(share['base'][worst])} -> {pct(share['head'][worst])}")
+
+
+def top_transitions(out: "Measured", labels: Sequence[str], transitions: np.ndarray, both: int, unit: str) -> None:
+    """The three largest base -> head moves, as metrics and summary lines."""
+    k = len(labels)
+    moves = [(int(transitions[i, j]), labels[i], labels[j])
+             for i in range(k) for j in range(k) if i != j and transitions[i, j]]
+    for count, a, b in sorted(moves, reverse=True)[:3]:
+        out.metrics[f"transition.{a}.{b}"] = count / both
+        out.summary.append(f"  {a} -> {b}: {count} {unit} ({pct(count / both, 2)})")
+
+
 class ScorecardMetrics:
     """Decision shares and flips, score PSI, and with an outcome AUC, precision/recall per band and loss."""
 
@@ -256,22 +276,12 @@ class ScorecardMetrics:
                 b, h = share["base"][i], share["head"][i]
                 if b != h or len(self.labels) <= 4:
                     out.summary.append(f"{label} share {pct(b)} -> {pct(h)} ({pts(h - b)})")
-            changes = np.abs(share["head"] - share["base"])
-            worst = int(np.argmax(changes)) if len(changes) else 0
-            if len(changes):
-                label = self.labels[worst]
-                out.guard_values["max_share_change"] = (
-                    float(changes[worst]), f"{label} {pct(share['base'][worst])} -> {pct(share['head'][worst])}")
+            largest_share_change(out, self.labels, share)
             rate = self.flips / self.both if self.both else 0.0
             m["decision_flip_rate"] = rate
             out.guard_values["max_decision_flip_rate"] = (rate, "")
             out.summary.append(f"{pct(rate)} of {self.unit} change decision ({self.flips} of {self.both})")
-            k = len(self.labels)
-            moves = [(int(self.transitions[i, j]), self.labels[i], self.labels[j])
-                     for i in range(k) for j in range(k) if i != j and self.transitions[i, j]]
-            for count, a, b in sorted(moves, reverse=True)[:3]:
-                m[f"transition.{a}.{b}"] = count / self.both
-                out.summary.append(f"  {a} -> {b}: {count} {self.unit} ({pct(count / self.both, 2)})")
+            top_transitions(out, self.labels, self.transitions, self.both, self.unit)
             value = psi(self.psi_counts["base"], self.psi_counts["head"])
             m["psi"] = value
             out.guard_values["max_psi"] = (value, "")
@@ -402,16 +412,8 @@ class SegmentsMetrics:
                 b, h = share["base"][i], share["head"][i]
                 out.summary.append(f"{label} {pct(b)} -> {pct(h)} ({pts(h - b)})")
             out.summary.append(f"{pct(rate)} of {self.unit} change segment ({self.moved} of {self.both})")
-            changes = np.abs(share["head"] - share["base"])
-            worst = int(np.argmax(changes))
-            out.guard_values["max_share_change"] = (
-                float(changes[worst]), f"{self.labels[worst]} {pct(share['base'][worst])} -> {pct(share['head'][worst])}")
-            k = len(self.labels)
-            moves = [(int(self.transitions[i, j]), self.labels[i], self.labels[j])
-                     for i in range(k) for j in range(k) if i != j and self.transitions[i, j]]
-            for count, a, b in sorted(moves, reverse=True)[:3]:
-                m[f"transition.{a}.{b}"] = count / self.both
-                out.summary.append(f"  {a} -> {b}: {count} {self.unit} ({pct(count / self.both, 2)})")
+            largest_share_change(out, self.labels, share)
+            top_transitions(out, self.labels, self.transitions, self.both, self.unit)
         elif present:
             version = present[0]
             out.summary.append(("model added: " if version == "head" else "model removed: ") + ", ".join(
