@@ -88,7 +88,9 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
     contract_docs: dict[str, Document] = {}
     contracts: dict[str, Contract] = {}
     contract_names: set[str] = set()
-    for path in source.list(settings.contracts_dir):
+    contract_paths = source.list(settings.contracts_dir)
+    model_paths_listed = source.list(settings.weights_dir)
+    for path in contract_paths:
         name = PurePosixPath(path).stem
         contract_names.add(name)
         document = load(path)
@@ -108,8 +110,8 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
     seen_names: dict[str, str] = {}
     # Files present by name, loadable or not: a broken file has findings of its own and must not also be
     # reported as missing by the contracts that list it.
-    model_files = frozenset(PurePosixPath(p).stem for p in source.list(settings.weights_dir))
-    for path in source.list(settings.weights_dir):
+    model_files = frozenset(PurePosixPath(p).stem for p in model_paths_listed)
+    for path in model_paths_listed:
         document = load(path)
         if document is None:
             continue
@@ -166,7 +168,7 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
                           extra={"models": model_contracts, "model_files": model_files})
         findings.extend(_run_rules(document, "contract", ctx))
 
-    files = [*source.list(settings.contracts_dir), *source.list(settings.weights_dir)]
+    files = [*contract_paths, *model_paths_listed]
     if only is not None:
         wanted = set(only)
         findings = [f for f in findings if f.path in wanted]
