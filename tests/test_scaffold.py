@@ -2,7 +2,6 @@
 its own golden cases once the printed contract lines are applied; nothing is ever overwritten."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,9 @@ CONTRACTS = sorted(p.stem for p in (PROJECT / "config" / "contracts").glob("*.ya
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """config/ and weights/ of this project, without the golden cases (each test checks only its own)."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    shutil.copytree(PROJECT / "config", root / "config")
-    shutil.copytree(PROJECT / "weights", root / "weights")
-    return root
+def workspace(repo: Path) -> Path:
+    """conftest's copy of config/ and weights/, without the golden cases (each test checks only its own)."""
+    return repo
 
 
 def apply_contract_lines(root: Path, scaffold) -> None:
