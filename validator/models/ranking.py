@@ -292,14 +292,6 @@ BoostPart = tuple[int, int, Any, Any, float, float, str]
 KeyPart = tuple[int, bool, int]
 
 
-def _read(spec: InputSpec, model: str, item: Mapping[str, Any]) -> Any:
-    """The slow path: the shared input policy, plus an int too large for a float refused like infinity."""
-    try:
-        return read(spec, model, item)
-    except OverflowError:
-        raise InputError(model, spec.name, f"is too large to be a number: {item.get(spec.name)!r}") from None
-
-
 class RankingModel:
     """A compiled ranking model; immutable after the runtime sets ``version``, safe to share across threads.
 
@@ -361,7 +353,7 @@ class RankingModel:
                 ok = (tv is float or tv is int) and lo <= value <= hi
             else:
                 ok = tv is bool if code == _BOOLEAN else tv is str
-            values.append(value if ok else _read(spec, self.name, item))
+            values.append(value if ok else read(spec, self.name, item))
         return values
 
     def _negative(self, index: int, feature: str, code: int, x: float) -> None:
@@ -474,7 +466,7 @@ def _generate(model: RankingModel) -> tuple[str, dict[str, Any]]:
     """
     ns: dict[str, Any] = {
         "__builtins__": {"type": type, "float": float, "int": int, "str": str, "bool": bool},
-        "_M": model.name, "_read": _read, "_log1p": math.log1p, "_sqrt": math.sqrt,
+        "_M": model.name, "_read": read, "_log1p": math.log1p, "_sqrt": math.sqrt,
         "_negative": model._negative, "_non_finite": model._non_finite,
     }
     lines = ["def entry(item):", "    get = item.get"]

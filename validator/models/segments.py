@@ -272,10 +272,7 @@ class SegmentsModel:
             tv = type(value)
             # Fast path: a finite in-range int/float is exactly what inputs.read would return unchanged.
             if not ((tv is float or tv is int) and lo <= value <= hi):
-                try:
-                    value = read(spec, name, inputs)
-                except OverflowError:  # an int beyond float range (inputs.read's isinf cannot convert it)
-                    raise InputError(name, input_name, "is too large to be a number") from None
+                value = read(spec, name, inputs)
                 # read() returned a checked number, a contract bound, or the default compile() checked is a number
             if code:
                 if value < 0:
