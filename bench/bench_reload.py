@@ -32,7 +32,7 @@ from tuf.api.metadata import TargetFile  # noqa: E402
 
 from publish_helpers import served  # noqa: E402
 from runtime_helpers import Site, app_contracts, base_document  # noqa: E402
-from validator.bundle import canonical_json  # noqa: E402
+from validator.publish.bundle import canonical_json  # noqa: E402
 from validator.runtime import WeightsClient, build_snapshot  # noqa: E402
 
 

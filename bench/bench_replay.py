@@ -4,7 +4,7 @@
 
 Measured in the same run, on the same Parquet file:
 
-- replay: ``validator.simulate.simulate_model`` — streaming read in record batches, the input policies,
+- replay: ``validator.gate.replay.simulate_model`` — streaming read in record batches, the input policies,
   both vectorized evaluators, near-threshold re-scoring, decisions, flips, PSI and the histograms;
 - baseline: plain numpy — read the same columns whole, compute the same scores of both versions with
   hand-written numpy (searchsorted bins, transforms, the logistic) and the decisions.
@@ -62,7 +62,7 @@ def make_data(path: Path, rows: int) -> None:
 
 
 def contract():
-    from validator.models.contract import Contract
+    from validator.kinds.contract import Contract
 
     inputs = {f"x{j}": {"type": "number", "min": 0, "max": 100000} for j in range(N_FEATURES - 2)}
     inputs["flag"] = {"type": "boolean"}
@@ -71,7 +71,7 @@ def contract():
 
 
 def run_replay(root: str, queue: mp.Queue) -> None:
-    from validator.simulate import simulate_model
+    from validator.gate.replay import simulate_model
 
     c = contract()
     start = time.perf_counter()

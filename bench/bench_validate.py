@@ -22,8 +22,8 @@ import yaml
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from validator.sources import WorkTree  # noqa: E402
-from validator.validate import validate  # noqa: E402
+from validator.gate.sources import WorkTree  # noqa: E402
+from validator.gate.validate import validate  # noqa: E402
 
 
 def _perturb(value, rng: random.Random):

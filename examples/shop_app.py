@@ -33,7 +33,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 if str(PROJECT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(PROJECT))
 
-from validator.models import InputError  # noqa: E402
+from validator.kinds import InputError  # noqa: E402
 from validator.runtime import NotReady, WeightsClient, load_contract  # noqa: E402
 
 CONTRACTS = ("checkout", "search", "storefront", "marketing")

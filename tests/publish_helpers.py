@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from validator.bundle import Bundle, Provenance
-from validator.keys import ROLES, KeySource, env_name
-from validator.publish_targets import FolderStorage, Storage
-from validator.serve import StaticServer
-from validator.tuf_repo import Expiry, init_root
+from validator.publish.bundle import Bundle, Provenance
+from validator.publish.keys import ROLES, KeySource, env_name
+from validator.publish.storage import FolderStorage, Storage
+from validator.publish.serve import StaticServer
+from validator.publish.repository import Expiry, init_root
 
 PROJECT = Path(__file__).resolve().parents[1]
 BUNDLE = "production/bundle.json"

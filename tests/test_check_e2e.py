@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from validator.check import resolve_base, run_check
-from validator.sources import SourceError
+from validator.gate.check import resolve_base, run_check
+from validator.gate.sources import SourceError
 
 PROJECT = Path(__file__).resolve().parents[1]
 MODEL = "weights/fraud_risk.yaml"

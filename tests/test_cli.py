@@ -133,7 +133,7 @@ def test_schemas_check_detects_drift(repo):
 
 
 def test_rules_lists_every_rule():
-    from validator.rules import ALL_RULES
+    from validator.gate.rule_registry import ALL_RULES
 
     result = weights("rules", cwd=PROJECT)
     assert result.returncode == 0

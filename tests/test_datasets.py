@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from validator.datasets import DatasetError, Wanted, count_rows, read_batches, to_column, to_columns
+from validator.data.datasets import DatasetError, Wanted, count_rows, read_batches, to_column, to_columns
 
 PROJECT = Path(__file__).resolve().parents[1]
 

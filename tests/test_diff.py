@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from validator.check import compare
-from validator.diff import Change, diff_data, render_value
+from validator.gate.check import compare
+from validator.gate.diff import Change, diff_data, render_value
 
 from conftest import git
 

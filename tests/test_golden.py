@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from validator import golden
-from validator.sources import WorkTree
-from validator.validate import settings_from, validate
+from validator.gate import golden
+from validator.gate.sources import WorkTree
+from validator.gate.validate import settings_from, validate
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from validator.guardrails import (BUILTIN_DEFAULTS, GUARDRAILS, GuardrailConfigError, evaluate, limits_for,
-                                  load_defaults, new_accepts)
-from validator.models.schema_parts import GUARDRAIL_NAMES
+from validator.gate.guardrails import BUILTIN_DEFAULTS, GUARDRAILS, GuardrailConfigError, evaluate, limits_for, load_defaults, new_accepts
+from validator.kinds.schema_parts import GUARDRAIL_NAMES
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import pytest
 import yaml
 
-from validator.keys import ONLINE_ROLES, env_name
+from validator.publish.keys import ONLINE_ROLES, env_name
 from validator.report import MARKER
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -129,7 +129,7 @@ def clone(origin: Path, where: Path, branch: str = "main") -> Path:
 
 def test_a_weight_change_from_branch_to_running_app(tmp_path: Path) -> None:
     from validator.runtime import WeightsClient
-    from validator.serve import StaticServer
+    from validator.publish.serve import StaticServer
 
     started = time.monotonic()
     # --- The team's repository: weights, contracts, golden cases, replay data, workflows, a trust root.

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from validator.metrics import auc_from_bins, kendall_tau, ndcg, psi, snapped_edges
+from validator.gate.replay_metrics import auc_from_bins, kendall_tau, ndcg, psi, snapped_edges
 
 
 def test_psi_of_identical_distributions_is_zero_and_grows_with_shift() -> None:

@@ -14,11 +14,11 @@ from publish_helpers import (
     BUNDLE, CrashingStorage, SimulatedCrash, TestKeys, change_weights, commit_all, fake_bundle, fetch, files_of,
     make_invoker, make_repo, served,
 )
-from validator import tuf_repo
-from validator.bundle import build_bundle
-from validator.keys import KeyProblem
-from validator.publish_targets import FolderStorage, FsspecStorage, StorageError, open_storage
-from validator.tuf_repo import Expiry, RepositoryStateError, StorageFetcher
+from validator.publish import repository as tuf_repo
+from validator.publish.bundle import build_bundle
+from validator.publish.keys import KeyProblem
+from validator.publish.storage import FolderStorage, FsspecStorage, StorageError, open_storage
+from validator.publish.repository import Expiry, RepositoryStateError, StorageFetcher
 
 PUBLISHED = ".weights/published"
 DEMO_ROOT = ".weights/dev-keys/root.json"
@@ -292,8 +292,8 @@ def test_publish_settings_errors_exit_2(repo, weights):
 # --- keys ---------------------------------------------------------------------------------------------------
 
 def test_key_sources_env_text_file_uri_and_folder(tmp_path):
-    from validator.keys import KeySource
-    from validator.tuf_repo import role_keys
+    from validator.publish.keys import KeySource
+    from validator.publish.repository import role_keys
     from tuf.api.metadata import Metadata
 
     keys = TestKeys.generate()
@@ -420,7 +420,7 @@ def test_publish_killed_after_each_write_leaves_the_previous_version(v1_site, tm
 @pytest.mark.parametrize("allowed", range(6))
 def test_key_rotation_killed_after_each_write_never_breaks_a_client(v1_site, tmp_path, allowed):
     """Rotation writes root(old+new), targets, snapshot, timestamp, root(new): a client verifies at every step."""
-    from validator.keys import generate
+    from validator.publish.keys import generate
 
     keys, root, original = v1_site
     site = tmp_path / "site"

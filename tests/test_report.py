@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from validator.check import run_check
-from validator.findings import Finding, Severity
+from validator.gate.check import run_check
+from validator.gate.findings import Finding, Severity
 from validator.report import MARKER, fmt_number, metric_rows, render_check
 from validator.report.charts import mermaid_xychart, svg_bars
 from validator.report.github import annotations, write_step_summary
 from validator.report.html import render_check_html
 from validator.report.markdown import render_check_markdown
-from validator.simulate import Distribution, GuardrailResult, Impact
+from validator.gate.replay import Distribution, GuardrailResult, Impact
 
 from conftest import git
 

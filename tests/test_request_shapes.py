@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from validator.api import load_models
-from validator.models import InputError
+from validator.kinds import InputError
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from validator.api import validate_paths
-from validator.rules import ALL_RULES
+from validator.gate.rule_registry import ALL_RULES
 
 PROJECT = Path(__file__).resolve().parents[1]
 CORPUS = PROJECT / "tests" / "rule_examples"

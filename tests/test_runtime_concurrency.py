@@ -8,8 +8,8 @@ from pathlib import Path
 
 from publish_helpers import served
 from runtime_helpers import ORDER, Site, app_contracts, base_document, document, n_of_score, wait_for
-from validator.models import compile_model
-from validator.models.contract import Contract
+from validator.kinds import compile_model
+from validator.kinds.contract import Contract
 from validator.runtime import WeightsClient
 
 READERS = 4

@@ -15,9 +15,9 @@ from tuf.api.serialization.json import JSONSerializer
 
 from publish_helpers import served
 from runtime_helpers import ORDER, FaultProxy, Site, app_contracts, document, free_port, wait_for
-from validator.keys import generate
+from validator.publish.keys import generate
 from validator.runtime import NotReady, State, UnknownModel, WeightsClient
-from validator.tuf_repo import Expiry, utc_now
+from validator.publish.repository import Expiry, utc_now
 
 FAST = {"interval": 0.05, "timeout": 0.3, "deadline": 2.0, "backoff_max": 0.2}
 

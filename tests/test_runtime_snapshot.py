@@ -6,7 +6,7 @@ import json
 import pytest
 
 from runtime_helpers import ORDER, app_contracts, base_document, document
-from validator.models.contract import Contract
+from validator.kinds.contract import Contract
 from validator.runtime import BundleRefused, build_snapshot, parse_bundle
 from validator.runtime.snapshot import contract_problems
 

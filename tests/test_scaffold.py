@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from validator import golden
+from validator.gate import golden
 from validator.api import validate_paths
 from validator.cli import main
-from validator.scaffold import KINDS, ScaffoldError, plan, write
-from validator.sources import WorkTree
-from validator.validate import settings_from, validate
+from validator.gate.scaffold import KINDS, ScaffoldError, plan, write
+from validator.gate.sources import WorkTree
+from validator.gate.validate import settings_from, validate
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONTRACTS = sorted(p.stem for p in (PROJECT / "config" / "contracts").glob("*.yaml"))
@@ -129,7 +129,7 @@ def test_clear_errors_exit_2(workspace: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_values_read_back_under_yaml_1_1() -> None:
-    from validator.scaffold import _scalar
+    from validator.gate.scaffold import _scalar
 
     for value in ["NO", "yes", "Off", "null", "DE", "a b", 0.0001, 2500.0, 7, True]:
         assert yaml.safe_load(f"v: {_scalar(value)}")["v"] == value

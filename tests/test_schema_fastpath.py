@@ -12,9 +12,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validator.models import KINDS
-from validator.models.contract_schema import CONTRACT_SCHEMA
-from validator.schema_check import is_valid, validator_for
+from validator.kinds import KINDS
+from validator.kinds.contract_schema import CONTRACT_SCHEMA
+from validator.gate.schema_check import is_valid, validator_for
 
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLES = [

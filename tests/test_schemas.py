@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft7Validator, Draft202012Validator
 
-from validator.schemas import all_schemas, render
-from validator.yamlload import load_bytes
+from validator.gate.schemas import all_schemas, render
+from validator.gate.yamlload import load_bytes
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCHEMAS = all_schemas()

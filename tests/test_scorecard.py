@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator, Draft202012Validator
 
-from validator.models import InputError, ModelError
-from validator.models.contract import Contract, InputDecl
-from validator.models.scorecard import KIND, SCHEMA, compile, input_types, inputs_used, outputs_emitted
-from validator.rules import scorecard as rules
-from validator.rules.base import RuleContext
+from validator.kinds import InputError, ModelError
+from validator.kinds.contract import Contract, InputDecl
+from validator.kinds.scorecard.evaluator import KIND, SCHEMA, compile, input_types, inputs_used, outputs_emitted
+from validator.kinds.scorecard import rules
+from validator.gate.rules import RuleContext
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -696,7 +696,7 @@ def test_score_agrees_with_explain_and_the_documented_rules(order):
 
 def test_a_scorecard_of_thousands_of_terms_compiles_and_adds_left_to_right():
     """One long `a + b + ...` expression overflows Python's compiler; the generator writes it in chunks."""
-    from validator.models import compile_model
+    from validator.kinds import compile_model
 
     n = 5000
     data = {

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from publish_helpers import PROJECT, served
-from validator.serve import ServeError, StaticServer, resolve_request_path
+from validator.publish.serve import ServeError, StaticServer, resolve_request_path
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validator.vectorized import compile_vectorized
+from validator.kinds.vectorized import compile_vectorized
 
 PROJECT = Path(__file__).resolve().parents[1]
 

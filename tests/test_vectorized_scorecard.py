@@ -17,11 +17,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from validator.datasets import Wanted, read_batches, to_columns
-from validator.models import InputError
-from validator.models.contract import Contract
-from validator.vectorized import columns_from_rows, compile_vectorized
-from validator.vectorized import scorecard as vscore
+from validator.data.datasets import Wanted, read_batches, to_columns
+from validator.kinds import InputError
+from validator.kinds.contract import Contract
+from validator.kinds.vectorized import columns_from_rows, compile_vectorized
+from validator.kinds.scorecard import vectorized as vscore
 from vectorized_strategies import contracts, rows, scorecards
 
 PROJECT = Path(__file__).resolve().parents[1]

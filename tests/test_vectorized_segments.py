@@ -9,10 +9,10 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from validator.datasets import Wanted, read_batches, to_columns
-from validator.models import InputError
-from validator.models.contract import Contract
-from validator.vectorized import columns_from_rows, compile_vectorized
+from validator.data.datasets import Wanted, read_batches, to_columns
+from validator.kinds import InputError
+from validator.kinds.contract import Contract
+from validator.kinds.vectorized import columns_from_rows, compile_vectorized
 from vectorized_strategies import contracts, rows, segment_models
 
 PROJECT = Path(__file__).resolve().parents[1]

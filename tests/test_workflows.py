@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from validator.cli import cli
-from validator.keys import ONLINE_ROLES, env_name
+from validator.publish.keys import ONLINE_ROLES, env_name
 from validator.report import MARKER
 
 PROJECT = Path(__file__).resolve().parents[1]

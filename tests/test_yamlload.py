@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from validator.yamlload import load_bytes
+from validator.gate.yamlload import load_bytes
 
 
 def load(text: bytes | str, **kw):

@@ -5,7 +5,7 @@ import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from validator.yamlload import _EXPONENT_TEXT, load_bytes
+from validator.gate.yamlload import _EXPONENT_TEXT, load_bytes
 
 
 def strings(value):

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from validator.models.contract import Contract
+from validator.kinds.contract import Contract
 
 NUMBERS = ("amount", "age", "count")
 LEVELS = ("card", "paypal", "invoice", "gift_card")

@@ -1,6 +1,6 @@
 """weights: scoring weights and thresholds as code.
 
-The package is grouped by who runs it: ``validator.models`` (kinds and their evaluators) and
+The package is grouped by who runs it: ``validator.kinds`` (kinds and their evaluators) and
 ``validator.runtime`` are what an app imports; everything else is the gate that runs in CI and on
 analysts' machines. ``validator.api`` is the library the CLI is a thin layer over.
 """

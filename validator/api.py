@@ -4,11 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from .findings import Finding
-from .models import compile_model
-from .settings import find_root
-from .sources import GitRevision, Source, SourceError, WorkTree
-from .validate import ValidationResult, select_paths, settings_from, validate
+from validator.gate.findings import Finding
+from validator.kinds import compile_model
+from validator.gate.settings import find_root
+from validator.gate.sources import GitRevision, Source, SourceError, WorkTree
+from validator.gate.validate import ValidationResult, select_paths, settings_from, validate
 
 
 class ValidationFailed(Exception):

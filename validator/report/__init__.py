@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..check import CheckResult, ModelCheck
+    from validator.gate.check import CheckResult, ModelCheck
 
 CHECK_FORMATS = ("text", "json", "markdown", "github")
 JSON_FORMAT_VERSION = "1.0"
@@ -142,19 +142,19 @@ def unique(items: Iterable[str]) -> list[str]:
 def render_check(result: "CheckResult", fmt: str, out: Any) -> None:
     """Write the report of ``result`` in format ``fmt`` to the text stream ``out``."""
     if fmt == "text":
-        from .text import render_check_text
+        from validator.report.text import render_check_text
 
         render_check_text(result, out)
     elif fmt == "json":
-        from .jsonfmt import render_check_json
+        from validator.report.jsonfmt import render_check_json
 
         render_check_json(result, out)
     elif fmt == "markdown":
-        from .markdown import render_check_markdown
+        from validator.report.markdown import render_check_markdown
 
         out.write(render_check_markdown(result))
     elif fmt == "github":
-        from .github import render_check_github
+        from validator.report.github import render_check_github
 
         render_check_github(result, out)
     else:  # pragma: no cover - click restricts the choice
@@ -166,10 +166,10 @@ def write_report_dir(result: "CheckResult", folder: Any) -> list[Any]:
     import io
     from pathlib import Path
 
-    from ..atomic import write_atomic
-    from .html import render_check_html
-    from .jsonfmt import render_check_json
-    from .markdown import render_check_markdown
+    from validator.atomic import write_atomic
+    from validator.report.html import render_check_html
+    from validator.report.jsonfmt import render_check_json
+    from validator.report.markdown import render_check_markdown
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

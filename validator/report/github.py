@@ -11,12 +11,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence, TextIO
 
-from ..reporters import _escape_data, github_command
-from . import ANNOTATION_LIMIT, verdict_line
+from validator.report.findings import _escape_data, github_command
+from validator.report import ANNOTATION_LIMIT, verdict_line
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..check import CheckResult
-    from ..findings import Finding
+    from validator.gate.check import CheckResult
+    from validator.gate.findings import Finding
 
 
 def annotations(findings: Sequence["Finding"], what: str, limit: int = ANNOTATION_LIMIT) -> list[str]:
@@ -44,7 +44,7 @@ def write_step_summary(markdown: str) -> Path | None:
 
 
 def render_check_github(result: "CheckResult", out: TextIO) -> None:
-    from .markdown import render_check_markdown
+    from validator.report.markdown import render_check_markdown
 
     for line in annotations(result.findings, "weights check"):
         out.write(line + "\n")

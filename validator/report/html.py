@@ -9,12 +9,12 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from ..diff import DocumentDiff, render_value
-from . import counts, guardrail_status, metric_rows, model_verdict, verdict_line
-from .charts import svg_bars
+from validator.gate.diff import DocumentDiff, render_value
+from validator.report import counts, guardrail_status, metric_rows, model_verdict, verdict_line
+from validator.report.charts import svg_bars
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..check import CheckResult, ModelCheck
+    from validator.gate.check import CheckResult, ModelCheck
 
 _STYLE = """
 body{font:14px/1.45 -apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem auto;max-width:72rem;color:#1f2937;padding:0 1rem}
@@ -78,7 +78,7 @@ def _model(result: "CheckResult", model: "ModelCheck") -> str:
 
 
 def render_check_html(result: "CheckResult") -> str:
-    from ..check import selected_models
+    from validator.gate.check import selected_models
 
     c = counts(result)
     verdict_cls = "pass" if result.passed else "fail"

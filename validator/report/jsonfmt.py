@@ -10,12 +10,12 @@ import json
 import math
 from typing import TYPE_CHECKING, Any, TextIO
 
-from . import JSON_FORMAT_VERSION, counts, model_verdict
+from validator.report import JSON_FORMAT_VERSION, counts, model_verdict
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..check import CheckResult, ModelCheck
-    from ..diff import RepoDiff
-    from ..golden import CaseOutcome, GoldenResult
+    from validator.gate.check import CheckResult, ModelCheck
+    from validator.gate.diff import RepoDiff
+    from validator.gate.golden import CaseOutcome, GoldenResult
 
 
 def _json_safe(value: Any) -> Any:

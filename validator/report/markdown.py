@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Sequence
 
-from ..diff import DocumentDiff, RepoDiff, render_value
-from . import MARKDOWN_LIMIT, MARKER, counts, guardrail_status, metric_rows, model_verdict, verdict_line
-from .charts import mermaid_xychart
+from validator.gate.diff import DocumentDiff, RepoDiff, render_value
+from validator.report import MARKDOWN_LIMIT, MARKER, counts, guardrail_status, metric_rows, model_verdict, verdict_line
+from validator.report.charts import mermaid_xychart
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..check import CheckResult, ModelCheck
-    from ..findings import Finding
+    from validator.gate.check import CheckResult, ModelCheck
+    from validator.gate.findings import Finding
 
 ICON = {True: "✅", False: "❌"}
 
@@ -109,7 +109,7 @@ def _render(result: "CheckResult", level: int) -> str:
                  f"{c['validation_errors']} validation error(s) · {c['guardrails_breached']} guardrail breach(es)"
                  + (f", {c['guardrails_accepted']} accepted" if c["guardrails_accepted"] else ""))
     lines.append("")
-    from ..check import selected_models
+    from validator.gate.check import selected_models
 
     models = selected_models(result)
     if models:

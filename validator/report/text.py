@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..diff import DocumentDiff, RepoDiff
-from . import counts, guardrail_status, model_verdict, verdict_line
+from validator.gate.diff import DocumentDiff, RepoDiff
+from validator.report import counts, guardrail_status, model_verdict, verdict_line
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..check import CheckResult
-    from ..findings import Finding
-    from ..golden import GoldenResult
+    from validator.gate.check import CheckResult
+    from validator.gate.findings import Finding
+    from validator.gate.golden import GoldenResult
 
 
 def _console(out: TextIO) -> Any:
@@ -48,7 +48,7 @@ def render_check_text(result: "CheckResult", out: TextIO) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..check import selected_models
+    from validator.gate.check import selected_models
 
     console = _console(out)
     c = counts(result)

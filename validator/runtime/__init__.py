@@ -10,10 +10,10 @@ import json
 from os import PathLike
 from pathlib import Path
 
-from ..models.contract import Contract
-from .client import ClientConfig, State, Status, WeightsClient
-from .errors import BundleRefused, FetchError, NotReady, UnknownModel, WeightsError
-from .snapshot import Snapshot, build_snapshot, parse_bundle
+from validator.kinds.contract import Contract
+from validator.runtime.client import ClientConfig, State, Status, WeightsClient
+from validator.runtime.errors import BundleRefused, FetchError, NotReady, UnknownModel, WeightsError
+from validator.runtime.snapshot import Snapshot, build_snapshot, parse_bundle
 
 
 def load_contract(path: str | PathLike[str], name: str | None = None) -> Contract:

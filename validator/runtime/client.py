@@ -28,10 +28,10 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from ..models.contract import Contract
-from .errors import BundleRefused, NotReady, WeightsError
-from .snapshot import Snapshot, build_snapshot
-from .tuf_client import HttpFetcher, Repository, Target, classify, read_root
+from validator.kinds.contract import Contract
+from validator.runtime.errors import BundleRefused, NotReady, WeightsError
+from validator.runtime.snapshot import Snapshot, build_snapshot
+from validator.runtime.tuf_client import HttpFetcher, Repository, Target, classify, read_root
 
 log = logging.getLogger("validator.runtime")
 
@@ -213,7 +213,7 @@ class WeightsClient:
                                 self._fetcher, max_bundle_bytes)
         self._metrics = None
         if metrics:
-            from .metrics import ClientMetrics  # lazy: prometheus-client is an optional extra
+            from validator.runtime.metrics import ClientMetrics  # lazy: prometheus-client is an optional extra
 
             self._metrics = ClientMetrics(channel, None if metrics is True else metrics)
 

@@ -3,7 +3,7 @@
 This is the one place that decides whether a verified bundle may replace the live one (after python-tuf's
 ``TrustedMetadataSet``, which decides about metadata while the ``Updater`` around it does the IO). Its steps:
 
-1. parse the bundle (format 1, see ``validator.bundle``; read here with ``json`` because ``validator.bundle``
+1. parse the bundle (format 1, see ``validator.publish.bundle``; read here with ``json`` because ``validator.publish.bundle``
    belongs to the gate and pulls in YAML);
 2. check every contract the app was built against: the bundle must carry it, the published version must be
    satisfied by the app's (``Contract.satisfied_by``), and each model the app reads must be present and emit
@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
-from ..models import KINDS, compile_model
-from ..models.contract import Contract
-from .errors import BundleRefused, UnknownModel
+from validator.kinds import KINDS, compile_model
+from validator.kinds.contract import Contract
+from validator.runtime.errors import BundleRefused, UnknownModel
 
 BUNDLE_FORMAT_VERSION = 1
 

@@ -30,8 +30,8 @@ from tuf.api import exceptions
 from tuf.api.metadata import Metadata, Root, TargetFile, Targets
 from tuf.ngclient import FetcherInterface, Updater, UpdaterConfig
 
-from ..atomic import write_atomic
-from .errors import BundleRefused, FetchError, WeightsError
+from validator.atomic import write_atomic
+from validator.runtime.errors import BundleRefused, FetchError, WeightsError
 
 HASH = "sha256"
 USER_AGENT = "weights-runtime"

@@ -1,0 +1,19 @@
+"""The ``weights`` command line: a thin layer over the library (``validator.api`` and the gate/publish packages).
+
+``main`` imports every command module (each registers its commands on the group in ``validator.cli.app``), then
+runs the group. Tests call ``main([...])`` or the library directly.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from validator.cli import check_commands, model_commands, publish_commands, scaffold_commands  # noqa: F401 - register
+from validator.cli.app import cli, run
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the console script ``weights``."""
+    run(argv)
+
+
+__all__ = ["cli", "main"]

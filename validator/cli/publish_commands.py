@@ -1,0 +1,544 @@
+"""The publishing commands: build, keys init/rotate, publish, refresh, rollback, status, serve.
+
+Thin over ``validator.publish.bundle``, ``validator.publish.keys``, ``validator.publish.repository``, ``validator.publish.storage`` and
+``validator.publish.serve``: options are parsed here, the library does the work, and exceptions map to exit codes by
+who is at fault:
+
+* 1: the content failed: the weights do not validate, or the published repository does not verify;
+* 2: the environment or the operator: no git commit, missing or wrong keys, unreadable storage, bad options.
+
+Heavy imports (python-tuf, cryptography, fsspec) happen inside the commands, so ``weights validate`` does not
+pay for them.
+
+Trust and keys, in short: ``config/root.json`` is the trust root apps ship with; the online keys come from
+``WEIGHTS_KEY_<ROLE>`` (CI secrets) or a keys folder. With no key configured at all, a publish to the default
+local folder (``.weights/published``) runs as a *demo*: it is signed with dev keys made on first use in
+``.weights/dev-keys/`` (git-ignored, owner-only) whose root is ``.weights/dev-keys/root.json``, so a fresh
+clone can run ``weights publish`` at once. Any other target without keys is an error, never a demo.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import click
+
+from validator.cli.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EnvironmentProblem, _root, _root_option, cli
+
+TRUST_ROOT_FILE = "config/root.json"
+_keys_dir_option = click.option("--keys-dir", type=click.Path(file_okay=False), default=None,
+                                help="Folder of <role>.pem private keys "
+                                     "(default: $WEIGHTS_KEYS_DIR, else publish.keys_dir).")
+_format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                              help="Human text, or one JSON object for scripts.")
+
+
+class Failed(click.ClickException):
+    """The content is at fault (a published repository that does not verify): exit 1."""
+
+    exit_code = EXIT_FAILED
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """Map library exceptions to exit codes by who is at fault; no traceback for any of them."""
+    from validator.publish.bundle import BundleError
+    from validator.publish.keys import KeyProblem
+    from validator.publish.storage import StorageError
+    from validator.publish.serve import ServeError
+    from validator.publish.repository import NothingPublished, PublishSettingsError, RepositoryStateError
+
+    try:
+        yield
+    except RepositoryStateError as exc:
+        raise Failed(str(exc)) from None
+    except (KeyProblem, StorageError, PublishSettingsError, BundleError, ServeError, NothingPublished) as exc:
+        raise EnvironmentProblem(str(exc)) from None
+
+
+def _settings(repo: Path):  # -> PublishSettings
+    from validator.publish.repository import publish_settings
+
+    with _errors():
+        return publish_settings(repo)
+
+
+def _keys_dir(repo: Path, option: str | None, settings: Any) -> Path:
+    chosen = option or os.environ.get("WEIGHTS_KEYS_DIR") or settings.keys_dir
+    path = Path(chosen).expanduser()
+    return path if path.is_absolute() else repo / path
+
+
+@dataclass
+class _Place:
+    storage: Any
+    spec: str
+    is_default_folder: bool
+
+
+def _place(repo: Path | None, to: str | None, settings: Any) -> _Place:
+    """The storage a command works on: an explicit --to/--dir/--url, else $WEIGHTS_PUBLISH_TO, else publish.target."""
+    from validator.publish.storage import FolderStorage, open_storage
+    from validator.publish.repository import PublishSettings
+
+    spec = to or os.environ.get("WEIGHTS_PUBLISH_TO") or (settings.target if settings else None)
+    if spec is None:
+        raise click.UsageError("outside a weights repository: pass --dir DIR or --url URL")
+    with _errors():
+        storage = open_storage(spec, repo)
+    default = (
+        repo is not None and isinstance(storage, FolderStorage)
+        and storage.path.resolve() == (repo / PublishSettings.target).resolve()
+    )
+    return _Place(storage, spec, default)
+
+
+@dataclass
+class _Trust:
+    anchor: bytes
+    keys: Any
+    label: str
+    demo: bool
+    path: Path
+
+
+def _trust(repo: Path, place: _Place, keys_dir: Path, settings: Any) -> _Trust:
+    """Which trust root and keys sign this change (see the module docstring for the demo rule)."""
+    from validator.publish.keys import DEV_KEYS_DIR, DEV_ROOT_NAME, ONLINE_ROLES, KeySource, missing_key_message
+    from validator.publish.repository import ensure_dev_root
+
+    config_root = repo / TRUST_ROOT_FILE
+    keys = KeySource(keys_dir)
+    configured = any(keys.has(role) for role in ONLINE_ROLES)
+    if config_root.is_file() and configured:
+        return _Trust(config_root.read_bytes(), keys, TRUST_ROOT_FILE, False, config_root)
+    if not configured and place.is_default_folder:
+        dev_dir = repo / DEV_KEYS_DIR
+        with _errors():
+            anchor = ensure_dev_root(dev_dir, settings.expiry)
+        return _Trust(anchor, KeySource(dev_dir, env={}), f"{DEV_KEYS_DIR}/{DEV_ROOT_NAME} (demo)", True,
+                      dev_dir / DEV_ROOT_NAME)
+    if not config_root.is_file():
+        raise EnvironmentProblem(f"no trust root {TRUST_ROOT_FILE}: run weights keys init (see the operator's guide)")
+    raise EnvironmentProblem(missing_key_message("targets", keys_dir) + " (and the snapshot and timestamp keys)")
+
+
+def _demo_note(trust: _Trust, repo: Path) -> None:
+    if trust.demo:
+        click.echo(
+            f"demo: no signing key is configured, so this is signed with local dev keys; apps and weights status "
+            f"trust {trust.path.relative_to(repo)} for this folder. For real publishing run weights keys init.",
+            err=True,
+        )
+
+
+def _emit(fmt: str, payload: dict[str, Any], lines: list[str]) -> None:
+    if fmt == "json":
+        click.echo(json.dumps({"format_version": 1, **payload}, indent=2, sort_keys=True))
+    else:
+        for line in lines:
+            click.echo(line)
+
+
+def _build(repo: Path, rev: str):  # -> Bundle | int
+    from validator.publish.bundle import BundleInvalid, build_bundle
+
+    try:
+        with _errors():
+            return build_bundle(repo, rev)
+    except BundleInvalid as exc:
+        for finding in exc.findings:
+            click.echo(finding.render(), err=True)
+        click.echo(f"weights: {exc}", err=True)
+        return EXIT_FAILED
+
+
+# --- build --------------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--rev", default=None, help="The commit to build (default: HEAD). The work tree is never read.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the bundle to FILE (atomically) instead of standard output.")
+@_root_option
+def build(rev: str | None, output: str | None, root: str | None) -> int:
+    """Build the canonical bundle of a commit: same commit, same bytes, on any machine."""
+    from validator.atomic import write_atomic
+    from validator.publish.bundle import dirty_inputs
+
+    repo = _root(root)
+    if rev is None:
+        dirty = dirty_inputs(repo)
+        if dirty:
+            click.echo(f"note: building HEAD; uncommitted changes are not in the bundle: {', '.join(dirty[:5])}"
+                       + (" ..." if len(dirty) > 5 else ""), err=True)
+    bundle = _build(repo, rev or "HEAD")
+    if isinstance(bundle, int):
+        return bundle
+    if output is None:
+        sys.stdout.buffer.write(bundle.data)
+        sys.stdout.buffer.flush()
+        return EXIT_OK
+    try:
+        write_atomic(Path(output), bundle.data)
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot write {output}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {output}: {len(bundle.models)} models, {bundle.size} bytes, "
+               f"commit {bundle.provenance.commit[:12]}", err=True)
+    return EXIT_OK
+
+
+# --- keys ---------------------------------------------------------------------------------------------------
+
+@cli.group()
+def keys() -> None:
+    """Create the signing keys and the trust root, and rotate keys."""
+
+
+@keys.command("init")
+@_keys_dir_option
+@click.option("--force", is_flag=True,
+              help="Replace an existing trust root and keys (every app must ship the new root).")
+@_root_option
+def keys_init(keys_dir: str | None, force: bool, root: str | None) -> int:
+    """Create one key per role and write the trust root apps ship with to config/root.json."""
+    from validator.atomic import write_atomic
+    from validator.publish.keys import ROLES, check_outside_git, generate, short, write_private_key
+    from validator.publish.repository import init_root, iso, utc_now
+
+    repo = _root(root)
+    settings = _settings(repo)
+    folder = _keys_dir(repo, keys_dir, settings)
+    config_root = repo / TRUST_ROOT_FILE
+    existing = [f"{r}.pem" for r in ROLES if (folder / f"{r}.pem").exists()]
+    if not force and config_root.exists():
+        raise EnvironmentProblem(
+            f"{TRUST_ROOT_FILE} exists: to change a key use weights keys rotate ROLE; --force starts a new trust "
+            "root that no deployed app trusts"
+        )
+    if not force and existing:
+        raise EnvironmentProblem(f"{folder} already holds {', '.join(existing)}: move them away or pass --force")
+    with _errors():
+        check_outside_git(folder)
+        signers = {role: generate() for role in ROLES}
+        now = utc_now()
+        data = init_root(signers, settings.expiry, now)
+        for role in ROLES:
+            write_private_key(folder / f"{role}.pem", signers[role])
+    try:
+        config_root.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(config_root, data, mode=0o644)
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot write {config_root}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {TRUST_ROOT_FILE} (root version 1, expires {iso(now + settings.expiry.root)}): "
+               "commit it; apps ship it")
+    click.echo(f"wrote private keys to {folder} (owner-only):")
+    for role in ROLES:
+        where = "keep offline; only keys rotate and root re-signing need it" if role == "root" else \
+            f"for CI: the secret WEIGHTS_KEY_{role.upper()}"
+        click.echo(f"  {role + '.pem':<15} key id {short(signers[role].public_key.keyid)}  {where}")
+    return EXIT_OK
+
+
+@keys.command("rotate")
+@click.argument("role", type=click.Choice(["root", "targets", "snapshot", "timestamp"]))
+@click.option("--to", "to", default=None, help="The published repository (default: publish.target).")
+@_keys_dir_option
+@_root_option
+def keys_rotate(role: str, to: str | None, keys_dir: str | None, root: str | None) -> int:
+    """Replace ROLE's key through a new signed root, published at once; updates config/root.json."""
+    from validator.atomic import write_atomic
+    from validator.publish.keys import KeySource, check_outside_git, generate, short, write_private_key
+    from validator.publish.repository import rotate
+
+    repo = _root(root)
+    settings = _settings(repo)
+    folder = _keys_dir(repo, keys_dir, settings)
+    config_root = repo / TRUST_ROOT_FILE
+    if not config_root.is_file():
+        raise EnvironmentProblem(f"no trust root {TRUST_ROOT_FILE}: run weights keys init first")
+    place = _place(repo, to, settings)
+    new_signer = generate()
+    pending = folder / f"{role}.pem.new"
+    with _errors():
+        check_outside_git(folder)
+        # The new private key is on disk before anything trusts it, so a crash can never strand a trusted key.
+        write_private_key(pending, new_signer)
+        result = rotate(place.storage, config_root.read_bytes(), KeySource(folder), role, new_signer, settings.expiry)
+    try:
+        write_atomic(config_root, result.root, mode=0o644)
+        os.replace(pending, folder / f"{role}.pem")
+    except OSError as exc:
+        raise EnvironmentProblem(f"rotated, but could not update local files: {exc.strerror or exc}") from None
+    old = ", ".join(short(k) for k in result.old_keyids)
+    click.echo(f"rotated the {role} key: {old} -> {short(result.new_keyid)}; "
+               f"root is now version {result.root_version} at {place.storage.location}")
+    click.echo(f"wrote {TRUST_ROOT_FILE}: commit it (apps shipping an older root still follow the chain)")
+    click.echo(f"the new private key is {folder / (role + '.pem')}"
+               + ("" if role == "root" else f"; if CI holds this key, update its secret WEIGHTS_KEY_{role.upper()}"))
+    return EXIT_OK
+
+
+# --- publish, refresh, rollback -----------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--to", "to", default=None,
+              help="A folder or a storage URL such as s3://bucket/weights (default: publish.target).")
+@click.option("--channel", default=None, help="The channel to publish (default: publish.channel, production).")
+@click.option("--rev", default=None, help="Publish this commit (default: HEAD, and the work tree must be clean).")
+@_keys_dir_option
+@_format_option
+@_root_option
+def publish(to: str | None, channel: str | None, rev: str | None, keys_dir: str | None, fmt: str,
+            root: str | None) -> int:
+    """Build the bundle of a commit, sign it, and publish it as the next version (no-op if already live)."""
+    from validator.publish.bundle import check_channel, dirty_inputs
+    from validator.publish.repository import publish as do_publish
+
+    repo = _root(root)
+    settings = _settings(repo)
+    channel = channel or settings.channel
+    try:
+        check_channel(channel)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--channel") from None
+    if rev is None:
+        dirty = dirty_inputs(repo)
+        if dirty:
+            raise EnvironmentProblem(
+                f"uncommitted changes to {', '.join(dirty[:5])}{' ...' if len(dirty) > 5 else ''}: a bundle is built "
+                "from a commit, so commit them first, or pass --rev HEAD to publish the last commit without them"
+            )
+    bundle = _build(repo, rev or "HEAD")
+    if isinstance(bundle, int):
+        return bundle
+    place = _place(repo, to, settings)
+    trust = _trust(repo, place, _keys_dir(repo, keys_dir, settings), settings)
+    with _errors():
+        result = do_publish(place.storage, trust.anchor, trust.keys, bundle, channel, settings.expiry)
+    _demo_note(trust, repo)
+    commit = bundle.provenance.commit[:12]
+    if result.changed and result.written and result.written[-1].endswith("timestamp.json"):
+        text = f"published {result.path} version {result.version} (commit {commit}) to {result.location}"
+    elif result.changed:
+        text = f"{result.path} is already live as version {result.version}; wrote {', '.join(result.written)}"
+    else:
+        text = f"unchanged: {result.path} is already commit {commit} (version {result.version}) at {result.location}"
+    _emit(fmt, {**result.to_dict(), "trust": trust.label, "demo": trust.demo}, [text, *result.notes])
+    return EXIT_OK
+
+
+@cli.command()
+@click.option("--to", "to", default=None, help="The published repository (default: publish.target).")
+@click.option("--force", is_flag=True, help="Re-sign targets and snapshot too, not only what is due.")
+@_keys_dir_option
+@_format_option
+@_root_option
+def refresh(to: str | None, force: bool, keys_dir: str | None, fmt: str, root: str | None) -> int:
+    """Re-sign the timestamp (and snapshot/targets when half their validity is gone) before they expire."""
+    from validator.publish.repository import refresh as do_refresh
+
+    repo = _root(root)
+    settings = _settings(repo)
+    place = _place(repo, to, settings)
+    trust = _trust(repo, place, _keys_dir(repo, keys_dir, settings), settings)
+    with _errors():
+        result = do_refresh(place.storage, trust.anchor, trust.keys, settings.expiry, force=force)
+    _demo_note(trust, repo)
+    _emit(fmt, {**result.to_dict(), "trust": trust.label, "demo": trust.demo},
+          [f"refreshed {result.location} (version {result.version} stays live)", *result.notes])
+    return EXIT_OK
+
+
+@cli.command()
+@click.option("--to", "to_version", type=click.IntRange(min=1), required=True,
+              help="The earlier version whose bundle goes live again (see weights status).")
+@click.option("--channel", default=None, help="The channel to roll back (default: publish.channel).")
+@click.option("--dir", "folder", default=None, help="The published folder (default: publish.target).")
+@click.option("--url", default=None, help="The published storage URL (s3://..., gs://...).")
+@_keys_dir_option
+@_format_option
+@_root_option
+def rollback(to_version: int, channel: str | None, folder: str | None, url: str | None, keys_dir: str | None,
+             fmt: str, root: str | None) -> int:
+    """Republish an earlier version's bundle as a new, higher version (clients never go back in version)."""
+    from validator.publish.bundle import check_channel
+    from validator.publish.repository import rollback as do_rollback
+
+    if folder and url:
+        raise click.UsageError("give --dir or --url, not both")
+    repo = _root(root)
+    settings = _settings(repo)
+    channel = channel or settings.channel
+    try:
+        check_channel(channel)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--channel") from None
+    place = _place(repo, folder or url, settings)
+    trust = _trust(repo, place, _keys_dir(repo, keys_dir, settings), settings)
+    try:
+        with _errors():
+            result = do_rollback(place.storage, trust.anchor, trust.keys, to_version, channel, settings.expiry)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--to") from None
+    _demo_note(trust, repo)
+    if result.changed:
+        text = (f"rolled back {result.path}: version {result.version} serves the bundle of version {to_version} "
+                f"(commit {str(result.custom.get('commit', '?'))[:12]})")
+    else:
+        text = f"unchanged: {result.path} already serves that bundle (version {result.version})"
+    _emit(fmt, {**result.to_dict(), "trust": trust.label, "demo": trust.demo}, [text])
+    return EXIT_OK
+
+
+# --- status -------------------------------------------------------------------------------------------------
+
+def _anchor_for_status(repo: Path | None, trusted_root: str | None, read_root) -> tuple[bytes, str]:
+    """The trust root to verify with: --trusted-root, else config/root.json or the demo root, whichever the
+    repository descends from (compared byte for byte with its published copy)."""
+    from validator.publish.keys import DEV_KEYS_DIR, DEV_ROOT_NAME
+
+    if trusted_root:
+        try:
+            return Path(trusted_root).read_bytes(), trusted_root
+        except OSError as exc:
+            raise EnvironmentProblem(f"cannot read {trusted_root}: {exc.strerror or exc}") from None
+    if repo is None:
+        raise EnvironmentProblem("outside a weights repository: pass --trusted-root FILE (the root.json apps ship)")
+    candidates = [(repo / TRUST_ROOT_FILE, TRUST_ROOT_FILE),
+                  (repo / DEV_KEYS_DIR / DEV_ROOT_NAME, f"{DEV_KEYS_DIR}/{DEV_ROOT_NAME} (demo)")]
+    present = [(p.read_bytes(), label) for p, label in candidates if p.is_file()]
+    if not present:
+        raise EnvironmentProblem(
+            f"no trust root: {TRUST_ROOT_FILE} is missing (weights keys init) and no demo root exists"
+        )
+    for data, label in present:
+        try:
+            version = json.loads(data)["signed"]["version"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if read_root(int(version)) == data:
+            return data, label
+    return present[0]
+
+
+@cli.command()
+@click.option("--url", default=None, help="The repository as apps see it: http(s)://... or a storage URL.")
+@click.option("--dir", "folder", default=None, help="A published folder (default: publish.target).")
+@click.option("--trusted-root", type=click.Path(dir_okay=False), default=None,
+              help="The root.json to verify with (default: config/root.json, or the demo root for the demo folder).")
+@_format_option
+@_root_option
+def status(url: str | None, folder: str | None, trusted_root: str | None, fmt: str, root: str | None) -> int:
+    """Show what is live: version, commit, author, publish time and each role's expiry, verified as a client."""
+    from validator.publish.repository import StorageFetcher, repository_status
+
+    if url and folder:
+        raise click.UsageError("give --url or --dir, not both")
+    try:
+        repo: Path | None = _root(root)
+    except EnvironmentProblem:
+        if root is not None:
+            raise
+        repo = None
+    settings = _settings(repo) if repo is not None else None
+    spec = url or folder
+    if url and url.split("://", 1)[0].lower() in ("http", "https"):
+        from tuf.ngclient.urllib3_fetcher import Urllib3Fetcher
+
+        fetcher: Any = Urllib3Fetcher(app_user_agent="weights-status")
+        base, location = url, url
+
+        def read_root(version: int) -> bytes | None:
+            try:
+                return fetcher.download_bytes(f"{base.rstrip('/')}/metadata/{version}.root.json", 512000)
+            except Exception:  # noqa: BLE001 - only a comparison
+                return None
+    else:
+        place = _place(repo, spec, settings)
+        fetcher = StorageFetcher(place.storage)
+        base, location = StorageFetcher.PREFIX, place.storage.location
+
+        def read_root(version: int) -> bytes | None:
+            with _errors():
+                return place.storage.read(f"metadata/{version}.root.json")
+    anchor, label = _anchor_for_status(repo, trusted_root, read_root)
+    with _errors():
+        result = repository_status(base, anchor, fetcher=fetcher, location=location)
+    if result.problem_kind == "unreachable" and result.version is None:
+        raise EnvironmentProblem(result.problem or f"cannot read {location}")
+    payload = {**result.to_dict(), "trusted_root": label}
+    if fmt == "json":
+        click.echo(json.dumps({**payload}, indent=2, sort_keys=True))
+    else:
+        for line in _status_lines(result, label):
+            click.echo(line)
+    if result.verified:
+        return EXIT_OK
+    # Unreachable is the environment's fault (exit 2); anything that does not verify is the repository's (1).
+    return EXIT_USAGE if result.problem_kind == "unreachable" else EXIT_FAILED
+
+
+def _status_lines(result: Any, label: str) -> list[str]:
+    lines = [f"repository  {result.location}"]
+    if result.verified:
+        lines.append(f"verified    yes, as a TUF client trusting {label}")
+    else:
+        lines.append(f"verified    NO: {result.problem}")
+    if result.version is not None:
+        lines.append(f"version     {result.version}")
+    for channel, entry in sorted(result.channels.items()):
+        lines.append(f"channel     {channel or '(none)'}: {entry.get('target')}")
+        lines.append(f"  commit    {entry.get('commit', '?')}")
+        lines.append(f"  author    {entry.get('author', '?')}")
+        lines.append(f"  committed {entry.get('committed_at', '?')}")
+        lines.append(f"  published {entry.get('published_at', '?')}")
+        if entry.get("rollback_of"):
+            lines.append(f"  rollback  serves the bundle of version {entry['rollback_of']}")
+        lines.append(f"  sha256    {entry.get('sha256')} ({entry.get('length')} bytes)")
+    for role in ("root", "targets", "snapshot", "timestamp"):
+        info = result.roles.get(role)
+        if info is not None:
+            lines.append(f"{role:<11} v{info.version}, expires {info.expires}{'  EXPIRED' if info.expired else ''}")
+    return lines
+
+
+# --- serve --------------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--dir", "folder", type=click.Path(file_okay=False), default=None,
+              help="The folder to serve (default: publish.target when it is a folder).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="0: any free port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--quiet", is_flag=True, help="Do not log requests.")
+@_root_option
+def serve(folder: str | None, port: int, host: str, quiet: bool, root: str | None) -> int:
+    """Serve a published repository over HTTP for local use (GET/HEAD only, no listings)."""
+    from validator.publish.storage import FolderStorage, open_storage
+    from validator.publish.serve import StaticServer
+
+    if folder is None:
+        repo = _root(root)
+        settings = _settings(repo)
+        with _errors():
+            storage = open_storage(settings.target, repo)
+        if not isinstance(storage, FolderStorage):
+            raise click.UsageError(f"publish.target is {settings.target}, not a folder: pass --dir")
+        path = storage.path
+    else:
+        path = Path(folder)
+    with _errors():
+        server = StaticServer(path, host, port, log=None if quiet else (lambda line: click.echo(line, err=True)))
+    click.echo(f"serving {path} at {server.url} (Ctrl-C to stop)")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+    return EXIT_OK

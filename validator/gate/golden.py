@@ -1,0 +1,545 @@
+"""Golden cases: the analysts' own examples of what a model must answer, kept next to the weights.
+
+A weight change is reviewed as numbers, but the reviewer's real question is "does the model still do what
+we agreed?" - a gift-card order from a day-old account shipping abroad is declined, a lapsing detractor gets
+a coupon. Each ``tests/golden/<model>.yaml`` names such cases with their inputs and the outcome they must
+keep. ``weights test``, ``weights check`` and ``pytest`` (through the plugin this package registers) all run
+them through this module, with the same evaluators the app runs, so a case that passes here passes in
+production.
+
+Case files are loaded with positions (``validator.gate.yamlload``) and checked against a schema and against the
+model they name (an expected decision the model cannot emit is a typo, caught before anything runs), so a
+broken case file and a failing case both read like findings: ``file:line:col``, expected vs got.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, Iterable, Mapping, Sequence
+
+from validator.gate import schema_check
+from validator.gate.findings import Finding, Severity, has_errors, sort_findings
+from validator.kinds import KINDS, InputError, ModelError, compile_model
+from validator.kinds.contract import Contract
+from validator.kinds.schema_parts import NAME_PATTERN, SCHEMA_DIALECT, array, number, obj, prop, string
+from validator.gate.rules import did_you_mean
+from validator.gate.settings import Settings
+from validator.gate.sources import Source
+from validator.gate.validate import ValidationResult
+from validator.gate.yamlload import Document, load_bytes
+
+DEFAULT_GOLDEN_DIR = "tests/golden"
+DEFAULT_DRAWS = 20000  # Monte Carlo draws for a bandit's traffic shares: +-0.3 pts at a 50% share
+HINT = ("the model's answer differs from the case: if the change is intended, update the expectation "
+        "in the case (the reviewer sees both); otherwise revisit the weights")
+
+
+def golden_dir(settings: Settings) -> str:
+    """Where case files live: ``golden_dir`` in config/weights.yaml, else tests/golden."""
+    return str(settings.raw.get("golden_dir", DEFAULT_GOLDEN_DIR))
+
+
+# --------------------------------------------------------------------------------------------------- schema
+
+_RANGE = obj(
+    "Range",
+    "Inclusive bounds the value must lie within; give min, max or both.",
+    {
+        "min": number("Minimum", "The smallest value that passes (inclusive)."),
+        "max": number("Maximum", "The largest value that passes (inclusive)."),
+    },
+    minProperties=1,
+)
+_ID = prop("Item id", "The value of the item's id key (default `item_id`).", type=["string", "number"])
+
+EXPECT_SCHEMA = obj(
+    "Expected outcome",
+    "What the model must answer for this case. Only the expectations written here are checked; which ones "
+    "apply depends on the model's kind.",
+    {
+        "decision": string("Decision (scorecard)", "The decision band the score must fall in, e.g. decline."),
+        "score": {**_RANGE, "title": "Score range (scorecard)",
+                  "description": "Bounds for the score on the link's scale (a probability for a logistic link)."},
+        "top_reason": prop("Top reason (scorecard)",
+                           "The first reason code reported; null when the case must report no reason at all.",
+                           type=["string", "null"]),
+        "reasons": array("Reasons (scorecard)", "Exactly these reason codes, in this order.",
+                         string("Reason code", "A reason code of the model.")),
+        "segment": string("Segment (segments)", "The segment id the customer must be assigned to."),
+        "variant": string("Variant (segments)", "The variant (landing page, email) the assignment must name."),
+        "fallback": prop("Fallback (segments)", "true: the case must fall back (no centroid close enough).",
+                         type="boolean"),
+        "distance": {**_RANGE, "title": "Distance range (segments)",
+                     "description": "Bounds for the scaled distance to the chosen centroid."},
+        "order": array("Rank order (ranking)",
+                       "The ids of the first items of the ranking, in order (the rest may follow in any order).",
+                       _ID, minItems=1),
+        "first": {**_ID, "title": "First item (ranking)", "description": "The id of the item ranked first."},
+        "above": array("Above (ranking)",
+                       "Pairs [higher, lower]: the first item must be ranked above the second.",
+                       array("Pair", "[higher id, lower id]", _ID, minItems=2, maxItems=2), minItems=1),
+        "shares": prop("Traffic shares (bandit)",
+                       "Per variant (arm or holdout), the bounds its expected share of traffic must lie within.",
+                       type="object", additionalProperties=_RANGE, minProperties=1),
+        "most_traffic": string("Most traffic (bandit)", "The arm expected to get the largest share of traffic."),
+        "rejected": string("Rejected input",
+                           "The inputs must be refused with an input error naming this input (missing, wrong "
+                           "type or out of range under the model's input policy)."),
+    },
+    minProperties=1,
+)
+
+CASE_SCHEMA = obj(
+    "Golden case",
+    "One named example: inputs and the outcome the model must keep.",
+    {
+        "name": string("Case name", "A sentence that says what must hold, e.g. 'gift card from a day-old "
+                                    "account shipping abroad is declined'.", minLength=1),
+        "description": string("Description", "Why this case matters (who asked for it, which incident)."),
+        "inputs": prop("Inputs (scorecard, segments)", "The request the app sends: input name -> value.",
+                       type="object"),
+        "items": array("Items (ranking)", "The candidate items of one request, each a mapping of inputs.",
+                       prop("Item", "One candidate item: input name -> value.", type="object"), minItems=1),
+        "id_key": string("Id key (ranking)", "The item input that identifies items in expectations "
+                                             "(default item_id)."),
+        "seed": prop("Seed (bandit)", "Seed of the Monte Carlo estimate of traffic shares (default 0).",
+                     type="integer", minimum=0),
+        "draws": prop("Draws (bandit)", f"Monte Carlo draws for traffic shares (default {DEFAULT_DRAWS}).",
+                      type="integer", minimum=1000, maximum=1000000),
+        "expect": EXPECT_SCHEMA,
+    },
+    required=["name", "expect"],
+)
+
+GOLDEN_SCHEMA: dict[str, Any] = {
+    "$schema": SCHEMA_DIALECT,
+    "title": "Golden cases",
+    "description": "Named cases one model must pass (tests/golden/<model>.yaml).",
+    "type": "object",
+    "properties": {
+        "model": string("Model", "The model these cases test; the file is named after it.", pattern=NAME_PATTERN),
+        "description": string("Description", "What these cases protect."),
+        "cases": array("Cases", "The named cases.", CASE_SCHEMA, minItems=1),
+    },
+    "required": ["model", "cases"],
+    "additionalProperties": False,
+}
+
+# Which expectations (and request keys) make sense for each kind.
+KIND_EXPECTATIONS: dict[str, frozenset[str]] = {
+    "scorecard": frozenset({"decision", "score", "top_reason", "reasons", "rejected"}),
+    "segments": frozenset({"segment", "variant", "fallback", "distance", "rejected"}),
+    "ranking": frozenset({"order", "first", "above", "rejected"}),
+    "bandit": frozenset({"shares", "most_traffic"}),
+}
+KIND_REQUEST: dict[str, str | None] = {"scorecard": "inputs", "segments": "inputs", "ranking": "items", "bandit": None}
+
+
+# --------------------------------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case of a case file, with the document it came from (for positions)."""
+
+    file: str
+    model: str
+    index: int
+    name: str
+    data: Mapping[str, Any]
+    document: Document = field(repr=False, compare=False)
+
+    @property
+    def path(self) -> tuple:
+        return ("cases", self.index)
+
+    @property
+    def line(self) -> int:
+        return self.document.span(self.path).line
+
+    def finding(self, where: tuple, rule: str, message: str, hint: str = HINT, at_key: bool = False,
+                severity: Severity = Severity.ERROR) -> Finding:
+        span = self.document.span(self.path + where, at_key=at_key)
+        return Finding(self.file, span.line, span.col, severity, rule, f"case {self.name!r}: {message}", hint,
+                       span.end_line, span.end_col)
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    path: str
+    model: str
+    document: Document = field(repr=False)
+    cases: tuple[Case, ...]
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    case: Case
+    failures: tuple[Finding, ...]
+    got: Mapping[str, Any]  # what the model answered, for reports: {"decision": "review", "score": 0.61, ...}
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclass
+class GoldenResult:
+    """Every case file's load problems and every case's outcome."""
+
+    files: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # file problems and failed expectations
+    outcomes: list[CaseOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.findings)
+
+    @property
+    def passed(self) -> int:
+        return sum(o.passed for o in self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        return sum(not o.passed for o in self.outcomes)
+
+
+class GoldenCaseFailed(Exception):
+    """Raised by the pytest plugin's items: the case's findings, rendered like validate's."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings = list(findings)
+        super().__init__("\n".join(f.render() for f in self.findings))
+
+
+# ---------------------------------------------------------------------------------------------------- load
+
+
+def parse_file(raw: bytes, path: str) -> tuple[CaseFile | None, list[Finding]]:
+    """A case file from its bytes: YAML with positions, then the schema, then unique case names."""
+    document, findings = load_bytes(raw, path)
+    if document is None or has_errors(findings):
+        return None, findings
+    findings = findings + schema_check.check(document, GOLDEN_SCHEMA)
+    if has_errors(findings):
+        return None, findings
+    data = document.data
+    stem = PurePosixPath(path).stem
+    if data["model"] != stem:
+        span = document.span(("model",))
+        findings.append(Finding(path, span.line, span.col, Severity.ERROR, "golden.model-matches-file",
+                                f"the file {path} holds cases for {data['model']!r}; name it after the model",
+                                f"rename it to {PurePosixPath(path).with_name(data['model'] + '.yaml')} "
+                                f"or set model: {stem}", span.end_line, span.end_col))
+        return None, findings
+    seen: dict[str, int] = {}
+    cases = []
+    for index, case in enumerate(data["cases"]):
+        name = case["name"]
+        if name in seen:
+            span = document.span(("cases", index, "name"))
+            first = document.span(("cases", seen[name], "name")).line
+            findings.append(Finding(path, span.line, span.col, Severity.ERROR, "golden.unique-names",
+                                    f"case name {name!r} is also used at line {first}",
+                                    "name each case after what it protects, so a failure says which promise broke",
+                                    span.end_line, span.end_col))
+            continue
+        seen[name] = index
+        cases.append(Case(path, data["model"], index, name, case, document))
+    return CaseFile(path, data["model"], document, tuple(cases)), findings
+
+
+def check_against_model(case_file: CaseFile, data: Mapping[str, Any] | None, known: Iterable[str]) -> list[Finding]:
+    """Problems a case has before it runs: the model is unknown, an expectation does not fit its kind, an
+    expected decision/segment/variant/reason/arm the model cannot emit (a typo would otherwise be a failure
+    that no weight change can fix)."""
+    document = case_file.document
+    if data is None:
+        span = document.span(("model",))
+        hint = did_you_mean(case_file.model, known) or f"models: {', '.join(sorted(known))}"
+        return [Finding(case_file.path, span.line, span.col, Severity.ERROR, "golden.model-unknown",
+                        f"no model {case_file.model!r} in the weights", hint, span.end_line, span.end_col)]
+    kind_name = str(data["kind"])
+    kind = KINDS[kind_name]
+    emitted = kind.outputs_emitted(data)
+    allowed = KIND_EXPECTATIONS[kind_name]
+    request_key = KIND_REQUEST[kind_name]
+    problems: list[Finding] = []
+    for case in case_file.cases:
+        expect = case.data["expect"]
+        for key in expect:
+            if key not in allowed:
+                problems.append(case.finding(("expect", key), "golden.expectation-kind",
+                                             f"{key!r} does not apply to a {kind_name} model",
+                                             f"{kind_name} cases expect: {', '.join(sorted(allowed))}", at_key=True))
+        for key in ("inputs", "items", "id_key", "seed", "draws"):
+            fits = key == request_key or (key == "id_key" and request_key == "items") or \
+                (key in ("seed", "draws") and kind_name == "bandit")
+            if key in case.data and not fits:
+                problems.append(case.finding((key,), "golden.request-kind", f"{key!r} does not apply to a "
+                                             f"{kind_name} model", _request_hint(kind_name), at_key=True))
+        if request_key == "inputs" and isinstance(case.data.get("inputs"), Mapping):
+            used = kind.inputs_used(data)
+            for name in case.data["inputs"]:
+                if name not in used:
+                    problems.append(case.finding(("inputs", name), "golden.input-unknown",
+                                                 f"model {case_file.model!r} reads no input {name!r}",
+                                                 did_you_mean(name, used) or f"it reads: {', '.join(sorted(used))}",
+                                                 at_key=True))
+        if request_key and request_key not in case.data:
+            problems.append(case.finding((), "golden.request-missing",
+                                         f"a {kind_name} case needs {request_key!r}", _request_hint(kind_name)))
+        for key, field_name in (("decision", "decisions"), ("segment", "segments"), ("variant", "variants"),
+                                ("most_traffic", "variants"), ("top_reason", "reasons")):
+            value = expect.get(key)
+            if key in allowed and isinstance(value, str):
+                problems.extend(_known_value(case, ("expect", key), value, emitted.get(field_name, {}), field_name))
+        if "reasons" in allowed:
+            for i, code in enumerate(expect.get("reasons") or ()):
+                problems.extend(_known_value(case, ("expect", "reasons", i), code, emitted.get("reasons", {}),
+                                             "reasons"))
+        if "shares" in allowed:
+            for arm in expect.get("shares") or {}:
+                problems.extend(_known_value(case, ("expect", "shares", arm), arm, emitted.get("variants", {}),
+                                             "variants", at_key=True))
+        for key in ("score", "distance"):
+            problems.extend(_range_order(case, ("expect", key), expect.get(key)))
+        for arm, bounds in (expect.get("shares") or {}).items():
+            problems.extend(_range_order(case, ("expect", "shares", arm), bounds))
+        if kind_name == "ranking" and "items" in case.data:
+            problems.extend(_known_ids(case))
+    return problems
+
+
+def _request_hint(kind_name: str) -> str:
+    return {
+        "scorecard": "a scorecard case gives inputs: {input: value, ...}",
+        "segments": "a segments case gives inputs: {input: value, ...}",
+        "ranking": "a ranking case gives items: [{item_id: ..., input: value, ...}, ...] and optionally id_key",
+        "bandit": "a bandit case gives optionally seed: and draws: (no inputs; a bandit reads none)",
+    }[kind_name]
+
+
+def _known_value(case: Case, where: tuple, value: str, options: Mapping[str, Any], what: str,
+                 at_key: bool = False) -> list[Finding]:
+    if value in options:
+        return []
+    hint = did_you_mean(value, options) or (f"the model's {what}: {', '.join(options)}" if options
+                                            else f"the model has no {what}")
+    return [case.finding(where, "golden.expectation-unknown", f"the model cannot emit {value!r} ({what})", hint,
+                         at_key=at_key)]
+
+
+def _range_order(case: Case, where: tuple, bounds: Any) -> list[Finding]:
+    if isinstance(bounds, dict) and "min" in bounds and "max" in bounds and bounds["min"] > bounds["max"]:
+        return [case.finding(where, "golden.range-order", f"min {bounds['min']} is above max {bounds['max']}",
+                             "swap them")]
+    return []
+
+
+def _known_ids(case: Case) -> list[Finding]:
+    id_key = case.data.get("id_key", "item_id")
+    ids = [item.get(id_key) for item in case.data["items"]]
+    problems = []
+    if len(set(map(repr, ids))) != len(ids):
+        problems.append(case.finding(("items",), "golden.item-ids",
+                                     f"the items' {id_key!r} values are not unique (or missing): {ids}",
+                                     f"give every item a distinct {id_key}"))
+        return problems
+    expect = case.data["expect"]
+    wanted: list[tuple[tuple, Any]] = [(("expect", "order", i), v) for i, v in enumerate(expect.get("order") or ())]
+    if "first" in expect:
+        wanted.append((("expect", "first"), expect["first"]))
+    for i, pair in enumerate(expect.get("above") or ()):
+        wanted.extend(((("expect", "above", i, j), v) for j, v in enumerate(pair)))
+    for where, value in wanted:
+        if value not in ids:
+            problems.append(case.finding(where, "golden.item-ids", f"no item has {id_key} {value!r}",
+                                         did_you_mean(str(value), map(str, ids)) or f"items: {ids}"))
+    return problems
+
+
+def load_case_files(source: Source, settings: Settings) -> tuple[list[CaseFile], list[str], list[Finding]]:
+    """Every case file of the repository (parsed and schema-checked), the files seen, and their problems."""
+    files = source.list(golden_dir(settings))
+    parsed: list[CaseFile] = []
+    findings: list[Finding] = []
+    for path in files:
+        raw = source.read(path)
+        if raw is None:  # pragma: no cover - listed a moment ago
+            continue
+        case_file, problems = parse_file(raw, path)
+        findings.extend(problems)
+        if case_file is not None:
+            parsed.append(case_file)
+    return parsed, files, findings
+
+
+# ----------------------------------------------------------------------------------------------------- run
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return repr(x)
+
+
+def _in_range(value: float, bounds: Mapping[str, float]) -> bool:
+    return (bounds.get("min", -math.inf) <= value <= bounds.get("max", math.inf))
+
+
+def _range_text(bounds: Mapping[str, float]) -> str:
+    if "min" in bounds and "max" in bounds:
+        return f"between {_fmt(bounds['min'])} and {_fmt(bounds['max'])}"
+    return f">= {_fmt(bounds['min'])}" if "min" in bounds else f"<= {_fmt(bounds['max'])}"
+
+
+def run_case(case: Case, evaluator: Any) -> CaseOutcome:
+    """Evaluate one case with the compiled model and compare every expectation; never raises for a bad answer."""
+    expect = case.data["expect"]
+    kind = evaluator.kind
+    try:
+        if kind == "scorecard":
+            result = evaluator.score(case.data.get("inputs") or {})
+            got: dict[str, Any] = {"decision": result.decision, "score": result.value, "reasons": list(result.reasons)}
+        elif kind == "segments":
+            result = evaluator.assign(case.data.get("inputs") or {})
+            got = {"segment": result.segment, "variant": result.variant, "fallback": result.fallback,
+                   "distance": result.distance}
+        elif kind == "ranking":
+            id_key = case.data.get("id_key", "item_id")
+            result = evaluator.rank(case.data.get("items") or [])
+            got = {"order": result.ids(id_key)}
+        elif kind == "bandit":
+            shares = evaluator.expected_shares(int(case.data.get("draws", DEFAULT_DRAWS)), int(case.data.get("seed", 0)))
+            arms = set(evaluator.arms)
+            got = {"shares": shares, "most_traffic": max((a for a in shares if a in arms), key=shares.__getitem__)}
+        else:  # pragma: no cover - check_against_model refuses unknown kinds first
+            raise ModelError(f"no golden runner for kind {kind!r}")
+    except InputError as exc:
+        got = {"rejected": exc.input_name, "error": str(exc)}
+        if "rejected" in expect:
+            if exc.input_name == expect["rejected"]:
+                return CaseOutcome(case, (), got)
+            return CaseOutcome(case, (case.finding(("expect", "rejected"), "golden.rejected",
+                                                   f"expected input {expect['rejected']!r} to be refused, "
+                                                   f"got: {exc}"),), got)
+        where = ("inputs",) if "inputs" in case.data else ("items",)
+        if where == ("inputs",) and isinstance(case.data["inputs"], Mapping) and exc.input_name in case.data["inputs"]:
+            where = ("inputs", exc.input_name)  # point at the offending value, not the block
+        return CaseOutcome(case, (case.finding(where,
+                                               "golden.input-error", f"the model refused the inputs: {exc}",
+                                               "fix the case's inputs, or expect `rejected: <input>` if the "
+                                               "model must refuse them"),), got)
+    failures = list(_compare(case, expect, got))
+    return CaseOutcome(case, tuple(failures), got)
+
+
+def _compare(case: Case, expect: Mapping[str, Any], got: Mapping[str, Any]) -> Iterable[Finding]:
+    def fail(key: str, message: str, where: tuple | None = None) -> Finding:
+        return case.finding(where or ("expect", key), f"golden.{key}", message)
+
+    context = ""
+    if "decision" in got:
+        reasons = ", ".join(got["reasons"]) or "none"
+        context = f" (score {_fmt(got['score'])}, decision {got['decision']!r}, reasons {reasons})"
+    elif "segment" in got:
+        context = f" (segment {got['segment']!r}, distance {_fmt(got['distance'])})"
+    if "rejected" in expect:
+        yield fail("rejected", f"expected input {expect['rejected']!r} to be refused, but the model answered{context}")
+    if "decision" in expect and got.get("decision") != expect["decision"]:
+        yield fail("decision", f"expected decision {expect['decision']!r}, got {got['decision']!r}{context}")
+    if "score" in expect and not _in_range(got["score"], expect["score"]):
+        yield fail("score", f"expected score {_range_text(expect['score'])}, got {_fmt(got['score'])}{context}")
+    if "top_reason" in expect:
+        top = got["reasons"][0] if got.get("reasons") else None
+        if top != expect["top_reason"]:
+            yield fail("top_reason", f"expected top reason {expect['top_reason']!r}, got {top!r}{context}")
+    if "reasons" in expect and list(expect["reasons"]) != list(got["reasons"]):
+        yield fail("reasons", f"expected reasons {expect['reasons']}, got {got['reasons']}{context}")
+    for key in ("segment", "variant", "fallback"):
+        if key in expect and got.get(key) != expect[key]:
+            yield fail(key, f"expected {key} {expect[key]!r}, got {got[key]!r}{context}")
+    if "distance" in expect and not _in_range(got["distance"], expect["distance"]):
+        yield fail("distance", f"expected distance {_range_text(expect['distance'])}, got {_fmt(got['distance'])}{context}")
+    if "order" in got:
+        order = got["order"]
+        if "order" in expect and order[: len(expect["order"])] != list(expect["order"]):
+            yield fail("order", f"expected the ranking to start {list(expect['order'])}, got "
+                                f"{order[: max(len(expect['order']), 3)]}")
+        if "first" in expect and order and order[0] != expect["first"]:
+            yield fail("first", f"expected {expect['first']!r} first, got {order[0]!r} (order {order[:5]})")
+        for i, (higher, lower) in enumerate(expect.get("above") or ()):
+            if order.index(higher) > order.index(lower):
+                yield fail("above", f"expected {higher!r} above {lower!r}, got {higher!r} at rank "
+                                    f"{order.index(higher) + 1} and {lower!r} at rank {order.index(lower) + 1}",
+                           ("expect", "above", i))
+    if "shares" in got:
+        shares = got["shares"]
+        for arm, bounds in (expect.get("shares") or {}).items():
+            share = shares.get(arm, 0.0)
+            if not _in_range(share, bounds):
+                yield fail("shares", f"expected {arm!r} to get a share {_range_text(bounds)}, got {share:.4f}",
+                           ("expect", "shares", arm))
+        if "most_traffic" in expect and got["most_traffic"] != expect["most_traffic"]:
+            ranked = sorted(shares.items(), key=lambda kv: -kv[1])[:3]
+            text = ", ".join(f"{a} {s:.1%}" for a, s in ranked)
+            yield fail("most_traffic", f"expected {expect['most_traffic']!r} to get the most traffic, got "
+                                       f"{got['most_traffic']!r} ({text})")
+
+
+class ModelPool:
+    """Compiled evaluators of one validated repository, built on first use (a case file may name one model)."""
+
+    def __init__(self, models: Mapping[str, Mapping[str, Any]], contracts: Mapping[str, Contract]) -> None:
+        self.models = models
+        self.contracts = contracts
+        self._compiled: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        if name not in self._compiled:
+            data = self.models[name]
+            self._compiled[name] = compile_model(data, self.contracts.get(data["contract"]))
+        return self._compiled[name]
+
+
+def not_runnable(case_file: CaseFile, validation: ValidationResult, known: Iterable[str]) -> list[Finding]:
+    """Why the cases of ``case_file`` cannot run: model unknown, model fails validation, or case problems."""
+    name = case_file.model
+    if name not in validation.models:
+        model_path = next((p for p in known if PurePosixPath(p).stem == name), None)
+        if model_path is not None:  # the file exists but does not pass the gate
+            span = case_file.document.span(("model",))
+            return [Finding(case_file.path, span.line, span.col, Severity.ERROR, "golden.model-invalid",
+                            f"{len(case_file.cases)} case(s) not run: {model_path} does not pass validation",
+                            "fix the findings of weights validate first", span.end_line, span.end_col)]
+        stems = [PurePosixPath(p).stem for p in known]
+        return check_against_model(case_file, None, stems)
+    return check_against_model(case_file, validation.models[name], validation.models)
+
+
+def run(source: Source, settings: Settings, validation: ValidationResult,
+        models: Sequence[str] | None = None) -> GoldenResult:
+    """Run the case files of ``source`` against its validated models (``models``: only those)."""
+    case_files, files, findings = load_case_files(source, settings)
+    result = GoldenResult(files=files, findings=list(findings))
+    pool = ModelPool(validation.models, validation.contracts)
+    model_files = source.list(settings.weights_dir)
+    for case_file in case_files:
+        if models is not None and case_file.model not in models:
+            continue
+        problems = not_runnable(case_file, validation, model_files)
+        result.findings.extend(problems)
+        if has_errors(problems):
+            continue
+        evaluator = pool.get(case_file.model)
+        for case in case_file.cases:
+            outcome = run_case(case, evaluator)
+            result.outcomes.append(outcome)
+            result.findings.extend(outcome.failures)
+    if models is not None:
+        result.files = [f for f in files if PurePosixPath(f).stem in models]
+        result.findings = [f for f in result.findings if PurePosixPath(f.path).stem in models]
+    result.findings = sort_findings(result.findings)
+    return result

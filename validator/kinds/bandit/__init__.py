@@ -1,0 +1,1 @@
+"""The bandit kind: everything it means lives in this folder."""

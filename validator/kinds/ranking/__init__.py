@@ -1,0 +1,1 @@
+"""The ranking kind: everything it means lives in this folder."""

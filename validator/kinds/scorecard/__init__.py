@@ -1,0 +1,1 @@
+"""The scorecard kind: everything it means lives in this folder."""

@@ -1,0 +1,1 @@
+"""The segments kind: everything it means lives in this folder."""
