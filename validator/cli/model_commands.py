@@ -55,7 +55,7 @@ def evaluate(model: str, inputs: str, root: str | None) -> int:
     model takes {"seed": N} (or nothing).
     """
     from validator.api import ValidationFailed, load_models
-    from validator.kinds import InputError
+    from validator.kinds import KINDS, InputError
     from validator.gate.settings import SettingsError
     from validator.gate.sources import SourceError
 
@@ -75,14 +75,7 @@ def evaluate(model: str, inputs: str, root: str | None) -> int:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="INPUTS") from None
     evaluator = models[model]
     try:
-        if evaluator.kind == "scorecard":
-            result = evaluator.score(payload)
-        elif evaluator.kind == "ranking":
-            result = evaluator.rank(payload)
-        elif evaluator.kind == "bandit":
-            result = evaluator.choose(seed=payload.get("seed") if isinstance(payload, dict) else None)
-        else:
-            result = evaluator.assign(payload)
+        result = KINDS[evaluator.kind].call(evaluator, payload)
     except (InputError, AttributeError, TypeError) as exc:
         raise click.BadParameter(str(exc), param_hint="INPUTS") from None
     click.echo(json.dumps(_plain(result), indent=2, sort_keys=True, default=str))

@@ -1,16 +1,14 @@
 """The model kinds, registered in one place.
 
-A new kind is one module here (schema + compile + evaluator), its rules in ``validator.gate.rule_registry``, and one line
-in ``KINDS``. This package is imported by apps, so it depends on nothing of the gate.
+A new kind is one folder here (``validator/kinds/<kind>/``, rooms listed in ``validator.kinds.base``) and one
+line in ``KINDS``. This package is imported by apps, so it depends on nothing of the gate: each kind's gate-side
+rooms are imported only through ``Kind.room``.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from validator.kinds.bandit import evaluator as bandit
-from validator.kinds.ranking import evaluator as ranking
-from validator.kinds.scorecard import evaluator as scorecard
-from validator.kinds.segments import evaluator as segments
+from validator.kinds import bandit, ranking, scorecard, segments
 from validator.kinds.base import InputError, Kind, ModelError
 from validator.kinds.contract import Contract
 

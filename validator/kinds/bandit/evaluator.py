@@ -367,6 +367,11 @@ def compile(data: Mapping[str, Any], contract: Contract | None) -> BanditModel: 
     return BanditModel(name, tuple(compiled_arms), variant, share, tuple(floors))
 
 
+def call(evaluator: Any, request: Any) -> Any:
+    """One request: ``{"seed": N}`` or nothing (a bandit reads no inputs)."""
+    return evaluator.choose(seed=request.get("seed") if isinstance(request, Mapping) else None)
+
+
 KIND = Kind(
     name=KIND_NAME,
     schema=SCHEMA,
@@ -374,6 +379,9 @@ KIND = Kind(
     inputs_used=inputs_used,
     outputs_emitted=outputs_emitted,
     input_types=input_types,
+    call=call,
+    package="validator.kinds.bandit",
+    verb="choose",
 )
 
 __all__ = [

@@ -655,6 +655,11 @@ def compile(data: Mapping[str, Any], contract: Contract | None) -> RankingModel:
                         tuple(compiled_keys))
 
 
+def call(evaluator: Any, request: Any) -> Any:
+    """One request: a list of items, each a mapping of input name to value."""
+    return evaluator.rank(request)
+
+
 KIND = Kind(
     name=KIND_NAME,
     schema=SCHEMA,
@@ -662,6 +667,9 @@ KIND = Kind(
     inputs_used=inputs_used,
     outputs_emitted=outputs_emitted,
     input_types=input_types,
+    call=call,
+    package="validator.kinds.ranking",
+    verb="rank",
 )
 
 __all__ = [

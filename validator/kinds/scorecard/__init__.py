@@ -1,1 +1,4 @@
-"""The scorecard kind: everything it means lives in this folder."""
+"""The scorecard kind: everything it means lives in this folder (see ``validator.kinds.base`` for the rooms)."""
+from validator.kinds.scorecard.evaluator import KIND
+
+__all__ = ["KIND"]

@@ -732,6 +732,11 @@ def _generate(ev: ScorecardEvaluator) -> tuple[str, dict[str, Any]]:
     return source, ns
 
 
+def call(evaluator: Any, request: Any) -> Any:
+    """One request: a mapping of input name to value."""
+    return evaluator.score(request)
+
+
 KIND = Kind(
     name=KIND_NAME,
     schema=SCHEMA,
@@ -739,4 +744,7 @@ KIND = Kind(
     inputs_used=inputs_used,
     outputs_emitted=outputs_emitted,
     input_types=input_types,
+    call=call,
+    package="validator.kinds.scorecard",
+    verb="score",
 )

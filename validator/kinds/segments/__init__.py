@@ -1,1 +1,4 @@
-"""The segments kind: everything it means lives in this folder."""
+"""The segments kind: everything it means lives in this folder (see ``validator.kinds.base`` for the rooms)."""
+from validator.kinds.segments.evaluator import KIND
+
+__all__ = ["KIND"]

@@ -404,6 +404,11 @@ def compile(data: Mapping[str, Any], contract: Contract | None) -> SegmentsModel
     return SegmentsModel(name, tuple(compiled_features), tuple(centroids), tuple(pairs), fallback_pair, max_distance)
 
 
+def call(evaluator: Any, request: Any) -> Any:
+    """One request: a mapping of input name to value."""
+    return evaluator.assign(request)
+
+
 KIND = Kind(
     name=KIND_NAME,
     schema=SCHEMA,
@@ -411,6 +416,9 @@ KIND = Kind(
     inputs_used=inputs_used,
     outputs_emitted=outputs_emitted,
     input_types=input_types,
+    call=call,
+    package="validator.kinds.segments",
+    verb="assign",
 )
 
 __all__ = ["KIND", "SCHEMA", "SegmentsModel", "compile", "inputs_used", "input_types", "outputs_emitted"]
