@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from validator.gate import schema_check
 from validator.gate.findings import Finding, Severity, has_errors, sort_findings
@@ -35,6 +35,66 @@ HINT = ("the model's answer differs from the case: if the change is intended, up
         "in the case (the reviewer sees both); otherwise revisit the weights")
 
 
+@dataclass(frozen=True)
+class Mismatch:
+    """One problem a kind's runner finds in a case: before running (``check``) or in an answer (``compare``).
+
+    ``where`` is the path inside the case (("expect", "decision"), ("items",)); the gate turns it into a
+    positioned finding of the case file. ``rule`` is the finding's id: ``golden.<expectation key>`` for an
+    answer that differs, ``golden.expectation-unknown`` / ``golden.range-order`` / ... for a case that cannot
+    be right whatever the weights.
+    """
+
+    where: tuple
+    rule: str
+    message: str
+    hint: str = HINT
+    at_key: bool = False  # point at the key itself rather than its value
+
+
+@dataclass(frozen=True)
+class GoldenRunner:
+    """How one kind runs golden cases: its kind folder's ``golden.py`` defines ``RUNNER = GoldenRunner(...)``.
+
+    A case file (``tests/golden/<model>.yaml``) holds cases ``{name, description?, <request keys>, expect}``.
+    The gate owns the file: loading with positions, the schema, unique names, the model lookup, turning
+    ``Mismatch`` values into findings, and the ``rejected`` expectation. The runner owns what the kind means:
+
+    - ``expectations``: the keys a case of this kind may write under ``expect:``, each with its JSON-schema
+      fragment (title without the kind; the published ``golden.schema.json`` appends the kinds that use a key).
+      Include ``"rejected": REJECTED`` when a request can be refused by the model's input policy; the gate then
+      checks that ``run`` raised ``InputError`` for that input.
+    - ``request``: the keys besides ``name``/``description``/``expect`` that make up the request (``inputs``,
+      ``items``, ``seed`` ...), with their fragments. A key several kinds use must have the same fragment
+      (reuse ``INPUTS``); a key of another kind in a case is refused with ``hint``.
+    - ``required``: the request keys every case must give.
+    - ``hint``: one line saying how a case of this kind asks, e.g. "a scorecard case gives inputs: {...}".
+    - ``run(evaluator, case_data) -> observed``: evaluate the case's request with the compiled scalar evaluator
+      (``validator.kinds.compile_model``) and return what it answered, keyed like the expectations
+      ({"decision": "review", "score": 0.61, ...}); reports show it. Raise (let through) ``InputError`` when the
+      model refuses the request.
+    - ``compare(expect, observed) -> Mismatch...``: every expectation of ``expect`` the answer breaks, with
+      rule ``golden.<key>`` and a message "expected X, got Y". Never raises.
+    - ``check(model, case_data) -> Mismatch...`` (optional): problems visible before running, against the model
+      document: an expected value the model cannot emit (``known_value`` with ``kind.outputs_emitted``), min
+      above max (``range_order``), ids that name no item.
+    - ``inputs_key`` (optional): the request key that maps input names to values; the gate refuses names the
+      model does not read (with a did-you-mean) and points an ``InputError`` at the offending value.
+    - ``describe(observed) -> str`` (optional): a short account of an answer appended to failure messages,
+      e.g. " (score 0.61, decision 'review', reasons none)".
+    """
+
+    expectations: Mapping[str, Mapping[str, Any]]
+    request: Mapping[str, Mapping[str, Any]]
+    required: tuple[str, ...]
+    hint: str
+    run: Callable[[Any, Mapping[str, Any]], dict[str, Any]]
+    compare: Callable[[Mapping[str, Any], Mapping[str, Any]], Iterable[Mismatch]]
+    check: Callable[[Mapping[str, Any], Mapping[str, Any]], Iterable[Mismatch]] | None = None
+    inputs_key: str | None = None
+    describe: Callable[[Mapping[str, Any]], str] = field(default=lambda observed: "")
+
+
 def golden_dir(settings: Settings) -> str:
     """Where case files live: ``golden_dir`` in config/weights.yaml, else tests/golden."""
     return str(settings.raw.get("golden_dir", DEFAULT_GOLDEN_DIR))
@@ -51,6 +111,48 @@ _RANGE = obj(
     },
     minProperties=1,
 )
+# Fragments and helpers a kind's runner builds on (see GoldenRunner).
+RANGE = _RANGE
+INPUTS = prop("Inputs", "The request the app sends: input name -> value.", type="object")
+REJECTED = string("Rejected input",
+                  "The inputs must be refused with an input error naming this input (missing, wrong "
+                  "type or out of range under the model's input policy).")
+
+
+def fmt(x: Any) -> str:
+    """A value in a message: floats to 4 significant digits, the rest as repr."""
+    return f"{x:.4g}" if isinstance(x, float) else repr(x)
+
+
+def in_range(value: float, bounds: Mapping[str, float]) -> bool:
+    """Whether ``value`` lies within a ``RANGE`` expectation (inclusive)."""
+    return bounds.get("min", -math.inf) <= value <= bounds.get("max", math.inf)
+
+
+def range_text(bounds: Mapping[str, float]) -> str:
+    """A ``RANGE`` expectation in words: "between 0.2 and 0.4", ">= 0.2"."""
+    if "min" in bounds and "max" in bounds:
+        return f"between {fmt(bounds['min'])} and {fmt(bounds['max'])}"
+    return f">= {fmt(bounds['min'])}" if "min" in bounds else f"<= {fmt(bounds['max'])}"
+
+
+def known_value(where: tuple, value: str, options: Mapping[str, Any], what: str,
+                at_key: bool = False) -> list[Mismatch]:
+    """An expected ``value`` the model cannot emit (``options``: one field of ``kind.outputs_emitted``)."""
+    if value in options:
+        return []
+    hint = did_you_mean(value, options) or (f"the model's {what}: {', '.join(options)}" if options
+                                            else f"the model has no {what}")
+    return [Mismatch(where, "golden.expectation-unknown", f"the model cannot emit {value!r} ({what})", hint, at_key)]
+
+
+def range_order(where: tuple, bounds: Any) -> list[Mismatch]:
+    """A ``RANGE`` expectation whose min is above its max."""
+    if isinstance(bounds, dict) and "min" in bounds and "max" in bounds and bounds["min"] > bounds["max"]:
+        return [Mismatch(where, "golden.range-order", f"min {bounds['min']} is above max {bounds['max']}", "swap them")]
+    return []
+
+
 _ID = prop("Item id", "The value of the item's id key (default `item_id`).", type=["string", "number"])
 
 EXPECT_SCHEMA = obj(

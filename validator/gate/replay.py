@@ -50,6 +50,59 @@ class ReplayError(Exception):
 
 
 @dataclass(frozen=True)
+class ReplayJob:
+    """One model's replay, as its kind's ``metrics.measure(job) -> Measured`` receives it.
+
+    The gate has already done what every kind shares: read the model's ``replay:`` block, compiled both
+    versions' vectorized twins (``kind.compile_vectorized``), resolved the dataset paths and, for a kind whose
+    ``metrics.READS_DATA`` is true, made sure at least one dataset is declared. ``measure`` streams the data
+    (``batches``), feeds both twins and returns a ``validator.gate.replay_metrics.Measured``: flat metrics (with
+    ``rows``, the number of replayed rows), summary lines, distributions for the charts and ``guard_values``
+    keyed by the kind's guardrail names (``GUARDRAILS`` in its ``guardrails.py``); the gate judges those against
+    the limits. ``measure`` never reads ``replay.dataset`` itself and never evaluates guardrails.
+
+    A version that does not exist (a model added or removed by the change) is ``None``, both in ``base``/``head``
+    and in ``base_doc``/``head_doc``; at least one of the two is present. Errors: raise
+    ``validator.data.datasets.DatasetError`` for bad data (the gate points at ``replay.dataset``) and
+    ``job.fail(key, message)`` for a bad ``replay:`` setting (the gate points at that key).
+    """
+
+    root: Path                              # the repository root; dataset paths are relative to it
+    name: str                               # the model's name (for messages)
+    kind: str                               # the model's kind name
+    base: Any | None                        # the base version's vectorized twin, None when the change adds the model
+    head: Any | None                        # the head version's vectorized twin, None when the change removes it
+    base_doc: Mapping[str, Any] | None      # the base model document (validated)
+    head_doc: Mapping[str, Any] | None      # the head model document (validated)
+    replay: Mapping[str, Any]               # the model's ``replay:`` block (head's, else base's); {} when absent
+    datasets: tuple[str, ...]               # ``replay.dataset`` as paths relative to ``root``; () when none
+    batch_rows: int = DEFAULT_BATCH_ROWS    # rows per Arrow record batch: what bounds memory
+    seed: int = 0                           # the seed of any randomness (Monte Carlo): replays are reproducible
+
+    @property
+    def twins(self) -> list[Any]:
+        """The versions that exist (one or two), for reading the columns both need."""
+        return [model for model in (self.base, self.head) if model is not None]
+
+    def wanted(self, extra: Sequence[Wanted] = ()) -> list[Wanted]:
+        """The columns to read: every input either version reads (typed by its ``input_types``), then ``extra``
+        (an outcome, a query id, a relevance label...)."""
+        return _wanted(self.twins, extra)
+
+    def batches(self, wanted: Sequence[Wanted]) -> Iterator[tuple[str, pa.RecordBatch]]:
+        """Every record batch of every dataset, in order, with the dataset's relative path (for messages)."""
+        return _batches(self.root, self.datasets, wanted, self.batch_rows)
+
+    def fail(self, key: tuple, message: str) -> ReplayError:
+        """The error for a bad ``replay:`` setting, positioned at ``key`` (e.g. ("replay", "query")): raise it."""
+        return ReplayError(self.name, key, message)
+
+    def no_rows(self) -> DatasetError:
+        """The error for datasets that hold no rows at all: raise it."""
+        return DatasetError(f"dataset {', '.join(self.datasets)} has no rows")
+
+
+@dataclass(frozen=True)
 class Impact:
     model: str
     kind: str

@@ -42,12 +42,21 @@ class Distribution:
 
 @dataclass
 class Measured:
-    """An accumulator's result: flat metrics, human lines, charts, and the values guardrails judge."""
+    """A replay's result (what a kind's ``metrics.measure(job)`` returns).
+
+    ``metrics``: flat dotted names -> floats (``.base``/``.head`` suffixes mark the version), with ``rows`` the
+    number of replayed rows. ``summary``: the lines a reviewer reads, most important first. ``distributions``:
+    the charts. ``guard_values``: guardrail name (one of the kind's ``GUARDRAILS``) -> (measured value, a short
+    detail for the message such as the segment or arm it concerns, or ""); a guardrail without a value (e.g.
+    an AUC change without an outcome column) is simply not judged.
+    """
 
     metrics: dict[str, float] = field(default_factory=dict)
     summary: list[str] = field(default_factory=list)
     distributions: list[Distribution] = field(default_factory=list)
     guard_values: dict[str, tuple[float, str]] = field(default_factory=dict)
+    # What was replayed, when it is not the declared datasets (a bandit's "monte carlo (20000 draws, seed 0)").
+    source: str = ""
 
 
 # ------------------------------------------------------------------------------------------------- helpers

@@ -16,10 +16,13 @@ registered kind to this list):
 ``guardrails.py``  ``GUARDRAILS``: tuple of ``GuardrailSpec`` (names, bounds and defaults; no numpy)
 ``vectorized.py``  ``compile_vectorized(data, contract)`` -> the numpy twin of the evaluator
 ``rules.py``       ``RULES``: tuple of ``validator.gate.rules.Rule``
-``metrics.py``     ``UNIT`` (what a replayed row is) and ``measure(job) -> Measured`` (the replay of one model,
-                   ``job`` a ``validator.gate.replay.ReplayJob``)
-``golden.py``      ``RUNNER``: a ``validator.gate.golden.GoldenRunner`` (expectations, request key, how to run
-                   one case on the scalar evaluator)
+``metrics.py``     ``UNIT`` (what a replayed row is, for summary lines: "rows", "customers"), ``READS_DATA``
+                   (False for a kind whose replay needs no dataset, e.g. a Monte Carlo) and
+                   ``measure(job) -> Measured``: the replay of one model, ``job`` a
+                   ``validator.gate.replay.ReplayJob``, the result a ``validator.gate.replay_metrics.Measured``
+                   whose ``guard_values`` use the names of ``GUARDRAILS``
+``golden.py``      ``RUNNER``: a ``validator.gate.golden.GoldenRunner`` (expectations and request keys with
+                   their schema fragments, how to run one case on the scalar evaluator and compare)
 ``scaffold.py``    ``draft(name, contract, schemas_rel)`` -> the ``weights new`` starting file and its cases
 =================  ===================================================================================
 """
