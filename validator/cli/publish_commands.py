@@ -10,11 +10,8 @@ who is at fault:
 Heavy imports (python-tuf, cryptography, fsspec) happen inside the commands, so ``weights validate`` does not
 pay for them.
 
-Trust and keys, in short: ``config/root.json`` is the trust root apps ship with; the online keys come from
-``WEIGHTS_KEY_<ROLE>`` (CI secrets) or a keys folder. With no key configured at all, a publish to the default
-local folder (``.weights/published``) runs as a *demo*: it is signed with dev keys made on first use in
-``.weights/dev-keys/`` (git-ignored, owner-only) whose root is ``.weights/dev-keys/root.json``, so a fresh
-clone can run ``weights publish`` at once. Any other target without keys is an error, never a demo.
+Which root and keys sign a change (and when the local demo keys do) is decided in ``validator.publish.trust``;
+where to publish and where keys are, in ``validator.publish.repository.settings``.
 """
 from __future__ import annotations
 
@@ -22,15 +19,23 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
 
-from validator.cli.app import EXIT_FAILED, EXIT_OK, EXIT_USAGE, EnvironmentProblem, _root, _root_option, cli
+from validator.cli.app import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    EnvironmentProblem,
+    _root,
+    _root_option,
+    cli,
+)
 
-TRUST_ROOT_FILE = "config/root.json"
 _keys_dir_option = click.option("--keys-dir", type=click.Path(file_okay=False), default=None,
                                 help="Folder of <role>.pem private keys "
                                      "(default: $WEIGHTS_KEYS_DIR, else publish.keys_dir).")
@@ -49,9 +54,13 @@ def _errors() -> Iterator[None]:
     """Map library exceptions to exit codes by who is at fault; no traceback for any of them."""
     from validator.publish.bundle import BundleError
     from validator.publish.keys import KeyProblem
-    from validator.publish.storage import StorageError
+    from validator.publish.repository import (
+        NothingPublished,
+        PublishSettingsError,
+        RepositoryStateError,
+    )
     from validator.publish.serve import ServeError
-    from validator.publish.repository import NothingPublished, PublishSettingsError, RepositoryStateError
+    from validator.publish.storage import StorageError
 
     try:
         yield
@@ -61,7 +70,7 @@ def _errors() -> Iterator[None]:
         raise EnvironmentProblem(str(exc)) from None
 
 
-def _settings(repo: Path):  # -> PublishSettings
+def _settings(repo: Path) -> Any:  # -> PublishSettings
     from validator.publish.repository import publish_settings
 
     with _errors():
@@ -69,9 +78,9 @@ def _settings(repo: Path):  # -> PublishSettings
 
 
 def _keys_dir(repo: Path, option: str | None, settings: Any) -> Path:
-    chosen = option or os.environ.get("WEIGHTS_KEYS_DIR") or settings.keys_dir
-    path = Path(chosen).expanduser()
-    return path if path.is_absolute() else repo / path
+    from validator.publish.repository import keys_dir_of
+
+    return keys_dir_of(repo, option, settings)
 
 
 @dataclass
@@ -82,53 +91,27 @@ class _Place:
 
 
 def _place(repo: Path | None, to: str | None, settings: Any) -> _Place:
-    """The storage a command works on: an explicit --to/--dir/--url, else $WEIGHTS_PUBLISH_TO, else publish.target."""
-    from validator.publish.storage import FolderStorage, open_storage
-    from validator.publish.repository import PublishSettings
+    """The storage a command works on (see ``target_spec`` for the order of options, environment, settings)."""
+    from validator.publish.repository import target_spec
+    from validator.publish.storage import open_storage
+    from validator.publish.trust import is_default_folder
 
-    spec = to or os.environ.get("WEIGHTS_PUBLISH_TO") or (settings.target if settings else None)
+    spec = target_spec(to, settings)
     if spec is None:
         raise click.UsageError("outside a weights repository: pass --dir DIR or --url URL")
     with _errors():
         storage = open_storage(spec, repo)
-    default = (
-        repo is not None and isinstance(storage, FolderStorage)
-        and storage.path.resolve() == (repo / PublishSettings.target).resolve()
-    )
-    return _Place(storage, spec, default)
+    return _Place(storage, spec, is_default_folder(repo, storage))
 
 
-@dataclass
-class _Trust:
-    anchor: bytes
-    keys: Any
-    label: str
-    demo: bool
-    path: Path
+def _trust(repo: Path, place: _Place, keys_dir: Path, settings: Any) -> Any:  # -> Trust
+    from validator.publish.trust import signing_trust
+
+    with _errors():
+        return signing_trust(repo, keys_dir, place.is_default_folder, settings.expiry)
 
 
-def _trust(repo: Path, place: _Place, keys_dir: Path, settings: Any) -> _Trust:
-    """Which trust root and keys sign this change (see the module docstring for the demo rule)."""
-    from validator.publish.keys import DEV_KEYS_DIR, DEV_ROOT_NAME, ONLINE_ROLES, KeySource, missing_key_message
-    from validator.publish.repository import ensure_dev_root
-
-    config_root = repo / TRUST_ROOT_FILE
-    keys = KeySource(keys_dir)
-    configured = any(keys.has(role) for role in ONLINE_ROLES)
-    if config_root.is_file() and configured:
-        return _Trust(config_root.read_bytes(), keys, TRUST_ROOT_FILE, False, config_root)
-    if not configured and place.is_default_folder:
-        dev_dir = repo / DEV_KEYS_DIR
-        with _errors():
-            anchor = ensure_dev_root(dev_dir, settings.expiry)
-        return _Trust(anchor, KeySource(dev_dir, env={}), f"{DEV_KEYS_DIR}/{DEV_ROOT_NAME} (demo)", True,
-                      dev_dir / DEV_ROOT_NAME)
-    if not config_root.is_file():
-        raise EnvironmentProblem(f"no trust root {TRUST_ROOT_FILE}: run weights keys init (see the operator's guide)")
-    raise EnvironmentProblem(missing_key_message("targets", keys_dir) + " (and the snapshot and timestamp keys)")
-
-
-def _demo_note(trust: _Trust, repo: Path) -> None:
+def _demo_note(trust: Any, repo: Path) -> None:
     if trust.demo:
         click.echo(
             f"demo: no signing key is configured, so this is signed with local dev keys; apps and weights status "
@@ -207,8 +190,15 @@ def keys() -> None:
 def keys_init(keys_dir: str | None, force: bool, root: str | None) -> int:
     """Create one key per role and write the trust root apps ship with to config/root.json."""
     from validator.atomic import write_atomic
-    from validator.publish.keys import ROLES, check_outside_git, generate, short, write_private_key
+    from validator.publish.keys import (
+        ROLES,
+        check_outside_git,
+        generate,
+        short,
+        write_private_key,
+    )
     from validator.publish.repository import init_root, iso, utc_now
+    from validator.publish.trust import TRUST_ROOT_FILE
 
     repo = _root(root)
     settings = _settings(repo)
@@ -252,8 +242,15 @@ def keys_init(keys_dir: str | None, force: bool, root: str | None) -> int:
 def keys_rotate(role: str, to: str | None, keys_dir: str | None, root: str | None) -> int:
     """Replace ROLE's key through a new signed root, published at once; updates config/root.json."""
     from validator.atomic import write_atomic
-    from validator.publish.keys import KeySource, check_outside_git, generate, short, write_private_key
+    from validator.publish.keys import (
+        KeySource,
+        check_outside_git,
+        generate,
+        short,
+        write_private_key,
+    )
     from validator.publish.repository import rotate
+    from validator.publish.trust import TRUST_ROOT_FILE
 
     repo = _root(root)
     settings = _settings(repo)
@@ -313,15 +310,20 @@ def publish(to: str | None, channel: str | None, rev: str | None, keys_dir: str 
                 f"uncommitted changes to {', '.join(dirty[:5])}{' ...' if len(dirty) > 5 else ''}: a bundle is built "
                 "from a commit, so commit them first, or pass --rev HEAD to publish the last commit without them"
             )
-    bundle = _build(repo, rev or "HEAD")
-    if isinstance(bundle, int):
-        return bundle
-    place = _place(repo, to, settings)
-    trust = _trust(repo, place, _keys_dir(repo, keys_dir, settings), settings)
-    with _errors():
-        result = do_publish(place.storage, trust.anchor, trust.keys, bundle, channel, settings.expiry)
+    live = _already_live(repo, rev or "HEAD", to, keys_dir, channel, settings)
+    if live is not None:
+        result, trust = live
+        commit = str(result.custom["commit"])[:12]
+    else:
+        bundle = _build(repo, rev or "HEAD")
+        if isinstance(bundle, int):
+            return bundle
+        place = _place(repo, to, settings)
+        trust = _trust(repo, place, _keys_dir(repo, keys_dir, settings), settings)
+        with _errors():
+            result = do_publish(place.storage, trust.anchor, trust.keys, bundle, channel, settings.expiry)
+        commit = bundle.provenance.commit[:12]
     _demo_note(trust, repo)
-    commit = bundle.provenance.commit[:12]
     if result.changed and result.written and result.written[-1].endswith("timestamp.json"):
         text = f"published {result.path} version {result.version} (commit {commit}) to {result.location}"
     elif result.changed:
@@ -330,6 +332,37 @@ def publish(to: str | None, channel: str | None, rev: str | None, keys_dir: str 
         text = f"unchanged: {result.path} is already commit {commit} (version {result.version}) at {result.location}"
     _emit(fmt, {**result.to_dict(), "trust": trust.label, "demo": trust.demo}, [text, *result.notes])
     return EXIT_OK
+
+
+def _already_live(repo: Path, rev: str, to: str | None, keys_dir: str | None, channel: str,
+                  settings: Any) -> tuple[Any, Any] | None:
+    """(result, trust) when ``rev`` is already live on ``channel``, checked before building anything.
+
+    Only a shortcut: whatever it cannot settle (no commit, no trust yet, a location that does not open, a
+    repository that does not verify) is left to the full publish, which reports it in its usual order.
+    """
+    from validator.publish.bundle import commit_of
+    from validator.publish.repository import (
+        PublishSettingsError,
+        already_live,
+        target_spec,
+    )
+    from validator.publish.storage import StorageError, open_storage
+    from validator.publish.trust import existing_trust, is_default_folder
+
+    commit = commit_of(repo, rev)
+    spec = target_spec(to, settings)
+    if commit is None or spec is None:
+        return None
+    try:
+        storage = open_storage(spec, repo)
+    except (StorageError, PublishSettingsError):
+        return None
+    trust = existing_trust(repo, _keys_dir(repo, keys_dir, settings), is_default_folder(repo, storage))
+    if trust is None:
+        return None
+    result = already_live(storage, trust.anchor, commit, channel)
+    return None if result is None else (result, trust)
 
 
 @cli.command()
@@ -397,35 +430,6 @@ def rollback(to_version: int, channel: str | None, folder: str | None, url: str 
 
 # --- status -------------------------------------------------------------------------------------------------
 
-def _anchor_for_status(repo: Path | None, trusted_root: str | None, read_root) -> tuple[bytes, str]:
-    """The trust root to verify with: --trusted-root, else config/root.json or the demo root, whichever the
-    repository descends from (compared byte for byte with its published copy)."""
-    from validator.publish.keys import DEV_KEYS_DIR, DEV_ROOT_NAME
-
-    if trusted_root:
-        try:
-            return Path(trusted_root).read_bytes(), trusted_root
-        except OSError as exc:
-            raise EnvironmentProblem(f"cannot read {trusted_root}: {exc.strerror or exc}") from None
-    if repo is None:
-        raise EnvironmentProblem("outside a weights repository: pass --trusted-root FILE (the root.json apps ship)")
-    candidates = [(repo / TRUST_ROOT_FILE, TRUST_ROOT_FILE),
-                  (repo / DEV_KEYS_DIR / DEV_ROOT_NAME, f"{DEV_KEYS_DIR}/{DEV_ROOT_NAME} (demo)")]
-    present = [(p.read_bytes(), label) for p, label in candidates if p.is_file()]
-    if not present:
-        raise EnvironmentProblem(
-            f"no trust root: {TRUST_ROOT_FILE} is missing (weights keys init) and no demo root exists"
-        )
-    for data, label in present:
-        try:
-            version = json.loads(data)["signed"]["version"]
-        except (ValueError, KeyError, TypeError):
-            continue
-        if read_root(int(version)) == data:
-            return data, label
-    return present[0]
-
-
 @cli.command()
 @click.option("--url", default=None, help="The repository as apps see it: http(s)://... or a storage URL.")
 @click.option("--dir", "folder", default=None, help="A published folder (default: publish.target).")
@@ -436,6 +440,7 @@ def _anchor_for_status(repo: Path | None, trusted_root: str | None, read_root) -
 def status(url: str | None, folder: str | None, trusted_root: str | None, fmt: str, root: str | None) -> int:
     """Show what is live: version, commit, author, publish time and each role's expiry, verified as a client."""
     from validator.publish.repository import StorageFetcher, repository_status
+    from validator.publish.trust import status_anchor
 
     if url and folder:
         raise click.UsageError("give --url or --dir, not both")
@@ -466,8 +471,8 @@ def status(url: str | None, folder: str | None, trusted_root: str | None, fmt: s
         def read_root(version: int) -> bytes | None:
             with _errors():
                 return place.storage.read(f"metadata/{version}.root.json")
-    anchor, label = _anchor_for_status(repo, trusted_root, read_root)
     with _errors():
+        anchor, label = status_anchor(repo, trusted_root, read_root)
         result = repository_status(base, anchor, fetcher=fetcher, location=location)
     if result.problem_kind == "unreachable" and result.version is None:
         raise EnvironmentProblem(result.problem or f"cannot read {location}")
@@ -518,8 +523,8 @@ def _status_lines(result: Any, label: str) -> list[str]:
 @_root_option
 def serve(folder: str | None, port: int, host: str, quiet: bool, root: str | None) -> int:
     """Serve a published repository over HTTP for local use (GET/HEAD only, no listings)."""
-    from validator.publish.storage import FolderStorage, open_storage
     from validator.publish.serve import StaticServer
+    from validator.publish.storage import FolderStorage, open_storage
 
     if folder is None:
         repo = _root(root)

@@ -1,11 +1,12 @@
 """Where the gate reads files from: the work tree, or any git revision without touching the checkout.
 
 Both look the same to the gate (list a folder, read a file), so validating ``main`` and validating the work
-tree are one code path. Revisions are read through GitPython's object database: no checkout, no worktree,
-no stash, nothing an analyst's uncommitted edits could lose.
+tree are one code path. Revisions are read through git's object database: no checkout, no worktree, no
+stash, nothing an analyst's uncommitted edits could lose.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -45,6 +46,14 @@ class WorkTree:
 
 
 class GitRevision:
+    """A commit's files, read without a checkout.
+
+    Each folder's tree is read once and kept as a name -> object-id table, and file bytes come straight from
+    git's object database by id (one ``git cat-file --batch`` process for the whole run), so validating a
+    revision costs the same per file as reading the work tree. GitPython's ``tree / path`` would instead
+    re-parse every tree on the way down at each lookup: quadratic in the size of a folder.
+    """
+
     def __init__(self, root: Path, rev: str) -> None:
         import git  # the gate only: apps never read git
 
@@ -57,29 +66,57 @@ class GitRevision:
             raise SourceError(f"unknown git revision {rev!r}: name a branch, tag or commit (e.g. main, HEAD~1)") from None
         self.rev = rev
         self.label = f"{rev} ({self.commit.hexsha[:12]})"
+        self._folders: dict[tuple[str, ...], dict[str, _Entry] | None] = {}
 
-    def _tree(self, folder: str):  # -> git.Tree | None
-        try:
-            node = self.commit.tree / folder if folder not in ("", ".") else self.commit.tree
-        except KeyError:
-            return None
-        return node if node.type == "tree" else None
+    def _entries(self, parts: tuple[str, ...]) -> dict[str, _Entry] | None:
+        """The entries of the folder at ``parts`` (None when it is not a folder at this revision), read once."""
+        from git import Tree
+
+        if parts in self._folders:
+            return self._folders[parts]
+        tree: Tree | None = None
+        if not parts:
+            tree = self.commit.tree
+        else:
+            parent = self._entries(parts[:-1])
+            entry = parent.get(parts[-1]) if parent is not None else None
+            if entry is not None and entry.type == "tree":
+                tree = Tree(self.repo, entry.binsha, Tree.tree_id << 12, "/".join(parts))
+        entries = None if tree is None else {item.name: _Entry(item.type, item.binsha) for item in tree}
+        self._folders[parts] = entries
+        return entries
 
     def list(self, folder: str) -> list[str]:
-        tree = self._tree(folder)
-        if tree is None:
+        parts = _parts(folder)
+        entries = self._entries(parts) if parts is not None else None
+        if entries is None:
             return []
         return sorted(
-            str(PurePosixPath(folder) / blob.name)
-            for blob in tree.blobs
-            if PurePosixPath(blob.name).suffix in YAML_SUFFIXES
+            str(PurePosixPath(folder) / name)
+            for name, entry in entries.items()
+            if entry.type == "blob" and PurePosixPath(name).suffix in YAML_SUFFIXES
         )
 
     def read(self, relpath: str) -> bytes | None:
-        try:
-            blob = self.commit.tree / relpath
-        except KeyError:
+        parts = _parts(relpath)
+        if not parts:
             return None
-        if blob.type != "blob":
+        folder = self._entries(parts[:-1])
+        entry = folder.get(parts[-1]) if folder is not None else None
+        if entry is None or entry.type != "blob":
             return None
-        return blob.data_stream.read()
+        return self.repo.odb.stream(entry.binsha).read()
+
+
+@dataclass(frozen=True)
+class _Entry:
+    type: str      # "blob", "tree" or "commit" (a submodule)
+    binsha: bytes  # the object id, raw
+
+
+def _parts(relpath: str) -> tuple[str, ...] | None:
+    """``relpath`` as path segments below the repository root; None when it would leave the root."""
+    parts = tuple(p for p in PurePosixPath(relpath).parts if p not in ("", "."))
+    if any(p == ".." for p in parts) or PurePosixPath(relpath).is_absolute():
+        return None
+    return parts

@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import functools
+import hashlib
 import json
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from validator.gate.findings import Finding
 from validator.gate.settings import SETTINGS_FILE
@@ -71,6 +74,7 @@ class Bundle:
     data: bytes
     provenance: Provenance
     models: tuple[str, ...] = field(default=())
+    builder: str | None = None  # builder_id() of the code that built it; None when built elsewhere
 
     @property
     def size(self) -> int:
@@ -250,7 +254,46 @@ def build_bundle(root: Path | str, rev: str = "HEAD") -> Bundle:
         raise BundleInvalid([f for f in result.findings if f.severity.value == "error"], source.label)
     provenance = provenance_of(source.commit)
     document = bundle_document(result.models, result.contract_data, provenance)
-    return Bundle(data=canonical_json(document), provenance=provenance, models=tuple(sorted(result.models)))
+    return Bundle(data=canonical_json(document), provenance=provenance, models=tuple(sorted(result.models)),
+                  builder=builder_id())
+
+
+def commit_of(root: Path | str, rev: str = "HEAD") -> str | None:
+    """The full sha ``rev`` names in the git repository at ``root``; None when it names none (build says why)."""
+    import git  # the gate only
+
+    try:
+        return str(git.Repo(root, search_parent_directories=False).commit(rev).hexsha)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.BadName, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def builder_id() -> str:
+    """A hash of everything besides the commit that decides a bundle's bytes and whether it validates.
+
+    That is this package's own files (kinds, schemas, rules, the loader, this builder) and the versions of the
+    YAML and JSON Schema libraries under them. The same commit and the same builder give the same bytes and the
+    same verdict, which is what lets ``weights publish`` call a commit already live without rebuilding it; any
+    change to the code (a release, or an edit in a development checkout) makes the next publish rebuild.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    import validator
+
+    digest = hashlib.sha256(f"format {BUNDLE_FORMAT_VERSION}\n".encode())
+    for dist in ("PyYAML", "jsonschema"):
+        try:
+            digest.update(f"{dist} {version(dist)}\n".encode())
+        except PackageNotFoundError:
+            digest.update(f"{dist} -\n".encode())
+    package = Path(validator.__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
+            data = path.read_bytes()
+            digest.update(f"{path.relative_to(package).as_posix()} {len(data)}\n".encode())
+            digest.update(data)
+    return digest.hexdigest()
 
 
 def dirty_inputs(root: Path | str) -> list[str]:

@@ -1,0 +1,58 @@
+"""The published TUF repository, split by job.
+
+* ``settings``: the ``publish:`` section of config/weights.yaml (where, which channel, key folder, expiries);
+* ``metadata``: the file layout, serialization and the checks one metadata file must pass;
+* ``staging``: the live repository loaded verified from the trust root, and the next version staged on it;
+* ``operations``: publish, rollback, refresh, key rotation and the first root;
+* ``status``: what is live, verified as an app's TUF client would.
+
+This module is the public API: the CLI, the tests and the benches import from here. Keys come from
+``validator.publish.keys``, storage from ``validator.publish.storage``, the trust policy (which root, demo keys)
+from ``validator.publish.trust``.
+"""
+from __future__ import annotations
+
+from validator.publish.repository.metadata import (
+    HASH,
+    NothingPublished,
+    RepositoryStateError,
+    content_file,
+    iso,
+    role_file,
+    role_keys,
+    utc_now,
+)
+from validator.publish.repository.operations import (
+    PublishResult,
+    RotateResult,
+    already_live,
+    init_root,
+    publish,
+    refresh,
+    rollback,
+    rotate,
+)
+from validator.publish.repository.settings import (
+    DEFAULT_TARGET,
+    Expiry,
+    PublishSettings,
+    PublishSettingsError,
+    keys_dir_of,
+    publish_settings,
+    target_spec,
+)
+from validator.publish.repository.staging import TufRepository
+from validator.publish.repository.status import (
+    RoleStatus,
+    Status,
+    StorageFetcher,
+    repository_status,
+)
+
+__all__ = [
+    "DEFAULT_TARGET", "HASH", "Expiry", "NothingPublished", "PublishResult", "PublishSettings",
+    "PublishSettingsError", "RepositoryStateError", "RoleStatus", "RotateResult", "Status", "StorageFetcher",
+    "TufRepository", "already_live", "content_file", "init_root", "iso", "keys_dir_of", "publish",
+    "publish_settings", "refresh", "repository_status", "role_file", "role_keys", "rollback", "rotate",
+    "target_spec", "utc_now",
+]
