@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from runtime_helpers import ORDER, app_contracts, base_document, document
+
 from validator.kinds.contract import Contract
 from validator.runtime import BundleRefused, build_snapshot, parse_bundle
 from validator.runtime.snapshot import contract_problems
@@ -76,9 +76,12 @@ def test_a_model_that_does_not_compile_is_refused():
 
 def test_unchanged_models_are_reused_not_recompiled_and_stamped_anew():
     first = build(document(1))
+    first.model("churn_coupon").prepare()  # request-path code is generated on first use (test_runtime_lazy)
+    first.model("fraud_risk").prepare()
     doc = document(2)  # only fraud_risk's intercept differs
     data = json.dumps(doc).encode()
     second = build_snapshot(data, version="4", sha256="t", source="network", loaded_at=0.0, previous=first)
+    second.model("fraud_risk").prepare()
     assert second.models["churn_coupon"] is not first.models["churn_coupon"]
     assert second.models["churn_coupon"].source is first.models["churn_coupon"].source  # same generated code
     assert second.models["fraud_risk"].source is not first.models["fraud_risk"].source  # recompiled

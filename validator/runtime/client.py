@@ -8,7 +8,9 @@
 The request path reads one attribute (``self._snapshot``) and calls an evaluator of that immutable snapshot:
 no lock, no torn read. The poll thread builds the next snapshot completely (TUF verify → parse → contract
 → compile) before one assignment swaps it in, so a request sees the old bundle or the new one, whole. A
-request that uses several models and wants them from one bundle takes ``weights.snapshot`` once.
+request that uses several models and wants them from one bundle takes ``weights.snapshot`` once. Each model's
+request-path code is generated on its first call, not at reload (a bundle of 500 models reloads in a few
+``json.loads`` times); a bundle that cannot be compiled is still refused at reload (``validator.runtime.snapshot``).
 
 Failure policy: nothing a poll raises reaches the app. The last good snapshot keeps serving, ``status()``
 says why (READY → STALE once the server has not confirmed it for ``max_age``), ``on_error`` is told, and the
