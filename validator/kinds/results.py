@@ -52,3 +52,13 @@ class Assignment(NamedTuple):
     fallback: bool
     model: str
     version: str | None = None
+
+
+class Lookup(NamedTuple):
+    """A table lookup: the row's ``values`` by column (a fresh dict the app may keep), and whether the key had a
+    row (``found`` false: the header's default row answered)."""
+
+    values: dict[str, Any]
+    found: bool
+    model: str
+    version: str | None = None
