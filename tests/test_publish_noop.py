@@ -6,12 +6,24 @@ import json
 from pathlib import Path
 
 import pytest
+from publish_helpers import (
+    TestKeys,
+    change_weights,
+    fake_bundle,
+    git,
+    make_invoker,
+    make_repo,
+)
 
-from publish_helpers import TestKeys, change_weights, fake_bundle, git, make_invoker, make_repo
 from validator.publish import bundle as bundle_module
 from validator.publish import repository as tuf_repo
 from validator.publish.bundle import build_bundle, builder_id
-from validator.publish.repository import Expiry, RepositoryStateError, already_live, content_file
+from validator.publish.repository import (
+    Expiry,
+    RepositoryStateError,
+    already_live,
+    content_file,
+)
 from validator.publish.storage import FolderStorage
 
 PUBLISHED = ".weights/published"
@@ -39,7 +51,7 @@ def live(repo, tmp_path):
 
 
 def test_the_live_commit_is_found_verified_without_a_build(live):
-    keys, root, storage, bundle = live
+    _, root, storage, bundle = live
     result = already_live(storage, root, bundle.provenance.commit, "production")
     assert result is not None and result.changed is False and result.written == []
     assert result.version == 1 and result.path == "production/bundle.json"
@@ -57,7 +69,7 @@ def test_another_commit_channel_or_builder_is_not_live(live, repo):
 
 
 def test_a_changed_builder_means_a_rebuild(live, monkeypatch):
-    keys, root, storage, bundle = live
+    _, root, storage, bundle = live
     monkeypatch.setattr(tuf_repo.operations, "builder_id", lambda: "another builder")
     assert already_live(storage, root, bundle.provenance.commit, "production") is None
 

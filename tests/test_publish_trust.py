@@ -6,15 +6,27 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from publish_helpers import TestKeys, commit_all, make_repo
+
 from validator.publish.keys import ROLES, KeyProblem, env_name
-from validator.publish.repository import DEFAULT_TARGET, Expiry, keys_dir_of, target_spec
+from validator.publish.repository import (
+    DEFAULT_TARGET,
+    Expiry,
+    keys_dir_of,
+    target_spec,
+)
 from validator.publish.repository.settings import PublishSettings
 from validator.publish.storage import FolderStorage, FsspecStorage
 from validator.publish.trust import (
-    DEMO_LABEL, DEMO_ROOT_FILE, TRUST_ROOT_FILE, TrustError, ensure_dev_root, existing_trust, is_default_folder,
-    signing_trust, status_anchor,
+    DEMO_LABEL,
+    DEMO_ROOT_FILE,
+    TRUST_ROOT_FILE,
+    TrustError,
+    ensure_dev_root,
+    existing_trust,
+    is_default_folder,
+    signing_trust,
+    status_anchor,
 )
 
 
