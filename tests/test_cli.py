@@ -85,10 +85,13 @@ def test_usage_errors_exit_2(repo, tmp_path):
     assert bad_rev.returncode == 2 and "not a git repository" in bad_rev.stderr
 
 
-def test_broken_settings_file_is_an_environment_error(repo):
-    (repo / "config" / "weights.yaml").write_text("limits: {max_file_bytes: 10, max_file_bytes: 20}\n")
+def test_broken_settings_file_is_a_finding_for_validate_and_an_environment_error_elsewhere(repo):
+    (repo / "config" / "weights.yaml").write_text("limits: {max_file_bytes: 2048, max_file_bytes: 4096}\n")
     result = weights("validate", cwd=repo)
-    assert result.returncode == 2 and "yaml.duplicate-key" in result.stderr
+    assert result.returncode == 1 and "config/weights.yaml:1:32: error yaml.duplicate-key" in result.stdout
+    needs_settings = weights("test", cwd=repo)
+    assert needs_settings.returncode == 2 and "config/weights.yaml:1:32" in needs_settings.stderr
+    assert "Traceback" not in needs_settings.stderr
 
 
 def test_internal_error_prints_one_line_and_logs_the_traceback(repo, tmp_path):

@@ -6,9 +6,9 @@ from typing import Any, Sequence
 
 from validator.gate.findings import Finding
 from validator.kinds import compile_model
-from validator.gate.settings import find_root
+from validator.gate.settings import SETTINGS_FILE, check_settings, find_root
 from validator.gate.sources import GitRevision, Source, SourceError, WorkTree
-from validator.gate.validate import ValidationResult, select_paths, settings_from, validate
+from validator.gate.validate import ValidationResult, select_paths, validate
 
 
 class ValidationFailed(Exception):
@@ -39,12 +39,16 @@ def open_source(root: Path | str, rev: str | None = None) -> Source:
 def validate_paths(root: Path | str, paths: Sequence[str] | None = None, rev: str | None = None) -> ValidationResult:
     """Validate the repository; with ``paths`` (relative to ``root``), report only those files."""
     source = open_source(root, rev)
-    settings = settings_from(source)
     only = None
     if paths:
-        every = [*source.list(settings.contracts_dir), *source.list(settings.weights_dir)]
-        only = select_paths(every, paths)
-    return validate(source, settings, only)
+        # Broken settings leave the folders unknown: validate() then reports the settings file alone.
+        checked = check_settings(source.read(SETTINGS_FILE))
+        if checked.settings is not None:
+            settings = checked.settings
+            every = [*([SETTINGS_FILE] if checked.present else []),
+                     *source.list(settings.contracts_dir), *source.list(settings.weights_dir)]
+            only = select_paths(every, paths)
+    return validate(source, None, only)
 
 
 def load_models(root: Path | str, rev: str | None = None) -> dict[str, Any]:

@@ -86,15 +86,26 @@ def evaluate(model: str, inputs: str, root: str | None) -> int:
 @click.option("--check", is_flag=True, help="Exit 1 if config/schemas/ differs from the schemas the code defines.")
 @_root_option
 def schemas(check: bool, root: str | None) -> int:
-    """Write the JSON Schemas of every kind and of contracts to config/schemas/."""
-    from validator.gate.schemas import all_schemas, render, write_schemas
+    """Write the JSON Schemas of every kind, contracts, golden cases and settings to config/schemas/.
 
-    folder = _root(root) / "config" / "schemas"
+    The folder is ``schemas_dir`` of config/weights.yaml, where new files' yaml-language-server lines point.
+    """
+    from validator.gate.schemas import all_schemas, render, write_schemas
+    from validator.gate.settings import SettingsError
+    from validator.gate.sources import WorkTree
+    from validator.gate.validate import settings_from
+
+    repo = _root(root)
+    try:
+        schemas_dir = settings_from(WorkTree(repo)).schemas_dir
+    except SettingsError as exc:
+        raise EnvironmentProblem(str(exc)) from None
+    folder = repo / schemas_dir
     if check:
         stale = [n for n, s in all_schemas().items()
                  if not (folder / n).is_file() or (folder / n).read_text(encoding="utf-8") != render(s)]
         for name in stale:
-            click.echo(f"config/schemas/{name} is out of date: run weights schemas")
+            click.echo(f"{schemas_dir}/{name} is out of date: run weights schemas")
         return EXIT_FAILED if stale else EXIT_OK
     for path in write_schemas(folder):
         click.echo(f"wrote {path}")

@@ -14,6 +14,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from validator.gate.findings import Finding, Severity
 from validator.gate.rules import did_you_mean
 from validator.gate.yamlload import Document
+from validator.kinds.schema_parts import NAME_PATTERN
 
 _JSON_TYPES = {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number", float: "a number", type(None): "nothing (null)"}
 
@@ -55,12 +56,17 @@ def is_valid(data: Any, schema: dict[str, Any]) -> bool:
     return True
 
 
-def check(document: Document, schema: dict[str, Any]) -> list[Finding]:
+def check(document: Document, schema: dict[str, Any], *, name_keys: bool = False) -> list[Finding]:
+    """Every schema error of ``document`` as a Finding; ``name_keys`` starts each message with the dotted key.
+
+    Model findings are read in an editor at their position; settings findings also end up in an error message
+    on the terminal (publish, check), where ``publish.expires_days.timestamp:`` says what the position does.
+    """
     if is_valid(document.data, schema):
         return []
     findings: list[Finding] = []
     for error in validator_for(schema).iter_errors(document.data):
-        findings.extend(_findings(document, _most_specific(error)))
+        findings.extend(_findings(document, _most_specific(error), name_keys))
     unique = {(f.line, f.col, f.rule, f.message): f for f in findings}
     return list(unique.values())
 
@@ -79,7 +85,17 @@ def _describe(value: Any) -> str:
     return f"{kind} {value!r}"
 
 
-def _findings(document: Document, error: ValidationError) -> Iterator[Finding]:
+def _dotted(path: tuple[Any, ...], name_keys: bool) -> str:
+    """``publish.expires_days.timestamp: `` (list items as ``[2]``), or nothing at the root or when not asked."""
+    if not name_keys or not path:
+        return ""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return f"{text}: "
+
+
+def _findings(document: Document, error: ValidationError, name_keys: bool = False) -> Iterator[Finding]:
     path = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     kind = error.validator
@@ -91,14 +107,14 @@ def _findings(document: Document, error: ValidationError) -> Iterator[Finding]:
         for extra in extras:
             suggestion = did_you_mean(extra, allowed)
             yield _finding(
-                document, path + (extra,), True, "schema.unknown-key", f"unknown key {extra!r}",
+                document, path + (extra,), True, "schema.unknown-key", f"{_dotted(path, name_keys)}unknown key {extra!r}",
                 suggestion or (f"allowed keys here: {', '.join(allowed)}" if allowed else "remove it"),
             )
         return
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else str(error.validator_value)
         sub = (schema.get("properties") or {}).get(missing, {})
-        rule, message = "schema.missing-key", f"missing required key {missing!r}"
+        rule, message = "schema.missing-key", f"{_dotted(path, name_keys)}missing required key {missing!r}"
         hint = f"add {missing}: ({sub.get('title', '')}: {sub.get('description', '')})" if sub else f"add {missing}:"
         at_key = True
     elif kind == "enum":
@@ -115,12 +131,15 @@ def _findings(document: Document, error: ValidationError) -> Iterator[Finding]:
             hint = "write the number without quotes"
     elif kind == "pattern":
         rule, message = "schema.pattern", f"{error.instance!r} does not match {error.validator_value!r}"
-        hint = "names are lower_snake_case: start with a letter, then letters, digits and _"
+        if error.validator_value == NAME_PATTERN:  # other patterns (a channel, a file type) explain themselves
+            hint = "names are lower_snake_case: start with a letter, then letters, digits and _"
     else:
         rule, message = f"schema.{kind}", error.message
     title = schema.get("title")
     if title and not hint and kind not in ("required",):
         hint = f"{title}: {schema.get('description', '')}".strip()
+    if kind != "required":
+        message = _dotted(path, name_keys) + message
     yield _finding(document, path, at_key, rule, message, hint)
 
 

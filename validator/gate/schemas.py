@@ -19,6 +19,9 @@ def all_schemas() -> dict[str, dict[str, Any]]:
     from validator.gate.golden import GOLDEN_SCHEMA  # golden cases are the gate's, not the runtime's
 
     schemas["golden.schema.json"] = GOLDEN_SCHEMA
+    from validator.gate.settings_schema import SETTINGS_SCHEMA
+
+    schemas["settings.schema.json"] = SETTINGS_SCHEMA
     return schemas
 
 

@@ -17,7 +17,7 @@ from validator.kinds.contract import Contract
 from validator.kinds.contract_schema import CONTRACT_SCHEMA
 from validator.gate.rule_registry import ALL_RULES, RuleContext
 from validator.gate.rules import did_you_mean
-from validator.gate.settings import SETTINGS_FILE, Settings, load_settings
+from validator.gate.settings import SETTINGS_FILE, Settings, check_settings, load_settings
 from validator.gate.sources import Source
 from validator.gate.yamlload import Document, load_bytes
 
@@ -63,14 +63,26 @@ def _run_rules(document: Document, kind_name: str, ctx: RuleContext) -> list[Fin
 
 
 def settings_from(source: Source) -> Settings:
+    """The settings of ``source``; raises SettingsError (exit 2) when its config/weights.yaml has errors."""
     return load_settings(source.read(SETTINGS_FILE))
 
 
 def validate(source: Source, settings: Settings | None = None, only: Sequence[str] | None = None) -> ValidationResult:
-    """Validate the whole repository in ``source``; report findings for ``only`` (relative paths) if given."""
-    settings = settings or settings_from(source)
-    limits = settings.limits
+    """Validate the whole repository in ``source``; report findings for ``only`` (relative paths) if given.
+
+    Without ``settings`` the settings file is read and checked like any other file: its findings are reported,
+    and when it has errors nothing else is validated, since the folders and limits it sets are unknown.
+    """
     findings: list[Finding] = []
+    settings_files: list[str] = []
+    if settings is None:
+        checked = check_settings(source.read(SETTINGS_FILE))
+        if checked.settings is None:
+            return ValidationResult(findings=checked.findings, files=[SETTINGS_FILE])
+        settings = checked.settings
+        findings.extend(checked.findings)
+        settings_files = [SETTINGS_FILE] if checked.present else []
+    limits = settings.limits
     documents: dict[str, Document] = {}
 
     def load(path: str) -> Document | None:
@@ -168,7 +180,7 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
                           extra={"models": model_contracts, "model_files": model_files})
         findings.extend(_run_rules(document, "contract", ctx))
 
-    files = [*contract_paths, *model_paths_listed]
+    files = [*settings_files, *contract_paths, *model_paths_listed]
     if only is not None:
         wanted = set(only)
         findings = [f for f in findings if f.path in wanted]
