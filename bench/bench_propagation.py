@@ -1,19 +1,19 @@
 """Benchmark: publish → N polling clients all reloaded. Each client's delay from the end of a publish to its
-``on_change``, as a multiple of the poll interval (p50, p99, max), measured in the same run.
-
-A client polls every ``interval * U(1 - jitter, 1 + jitter)`` seconds, so a publish lands on average half an
-interval before the next poll: p50 near 0.5x and p99 a little over 1x are the design (plus the cost of one
-poll: TUF refresh, download, compile, swap). The clients are threads of this process, served by the
-project's static server on 127.0.0.1.
+``on_change``, in poll intervals (p50, p99, max), measured in the same run.
 
     .venv/bin/python bench/bench_propagation.py [--clients 16] [--interval 0.5] [--publishes 10]
+
+A client polls every ``interval * U(1 - jitter, 1 + jitter)`` seconds, so a publish lands on average half an
+interval before the next poll: p50 near 0.5 and p99 a little over 1 (at most 1 + jitter, plus the cost of one
+poll: TUF refresh, download, compile, swap) are the design. Target: p99 at most 1.5 intervals. This is a
+distribution, not a ratio, so it is recorded with ``Bench.interval`` (bench/harness.py) in
+``bench/results/propagation.json``. The clients are threads of this process, served by the project's static
+server on 127.0.0.1.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import statistics
 import sys
 import tempfile
 import threading
@@ -24,20 +24,17 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "tests"))
 
-from publish_helpers import served  # noqa: E402
-from runtime_helpers import Site, app_contracts, document  # noqa: E402
-from validator.runtime import WeightsClient  # noqa: E402
+from harness import Bench
+from publish_helpers import served
+from runtime_helpers import Site, app_contracts, document
+
+from validator.runtime import WeightsClient
+
+P99_TARGET = 1.5
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--interval", type=float, default=0.5)
     parser.add_argument("--jitter", type=float, default=0.1)
@@ -79,15 +76,12 @@ def main() -> None:
                     delays += [(t - published) / args.interval for t in got]
             for c in clients:
                 c.stop()
-    p50, p99 = percentile(delays, 0.5), percentile(delays, 0.99)
-    print(f"{args.clients} clients, interval {args.interval} s (jitter {args.jitter}), {args.publishes} publishes, "
-          f"{len(delays)} reloads")
-    print(f"publish -> reloaded, in poll intervals: p50 {p50:.2f}x  p99 {p99:.2f}x  max {max(delays):.2f}x  "
-          f"mean {statistics.mean(delays):.2f}x")
-    print(json.dumps({"clients": args.clients, "interval_s": args.interval, "reloads": len(delays),
-                      "p50_intervals": round(p50, 3), "p99_intervals": round(p99, 3),
-                      "max_intervals": round(max(delays), 3)}))
+    bench = Bench("propagation", "publish -> every polling client reloaded, in poll intervals",
+                  params={"clients": args.clients, "interval_s": args.interval, "jitter": args.jitter,
+                          "publishes": args.publishes})
+    bench.interval("publish to on_change", "poll intervals", delays, target=P99_TARGET, target_on="p99")
+    return bench.finish()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
