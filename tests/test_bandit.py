@@ -18,7 +18,9 @@ import yaml
 from jsonschema import Draft7Validator, Draft202012Validator
 
 from validator.kinds import KINDS, ModelError
-from validator.kinds.bandit.evaluator import KIND, SCHEMA, BanditModel, compile, input_types, inputs_used, outputs_emitted
+from validator.kinds.bandit import KIND
+from validator.kinds.bandit.evaluator import BanditModel, compile, input_types, inputs_used, outputs_emitted
+from validator.kinds.bandit.schema import SCHEMA
 from validator.kinds.contract import Contract
 from validator.kinds.results import Choice
 from validator.kinds.bandit import rules

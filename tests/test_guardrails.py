@@ -6,24 +6,44 @@ from pathlib import Path
 
 import pytest
 
-from validator.gate.guardrails import BUILTIN_DEFAULTS, GUARDRAILS, GuardrailConfigError, evaluate, limits_for, load_defaults, new_accepts
-from validator.kinds.schema_parts import GUARDRAIL_NAMES
+import yaml
+
+from validator.gate.guardrails import GuardrailConfigError, builtin_defaults, evaluate, limits_for, load_defaults, new_accepts
+from validator.kinds import KINDS
 
 PROJECT = Path(__file__).resolve().parents[1]
+BUILTIN_DEFAULTS = builtin_defaults()
 
 
-def test_schema_names_and_guardrail_definitions_agree() -> None:
-    for kind, names in GUARDRAIL_NAMES.items():
-        assert set(names) == {g.name for g in GUARDRAILS.values() if kind in g.kinds}
-        assert set(BUILTIN_DEFAULTS[kind]) == set(names)
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_schema_names_and_guardrail_definitions_agree(kind: str) -> None:
+    """A model's guardrails: and accept: offer exactly the kind's GUARDRAILS, whose defaults are the built-ins."""
+    names = [g.name for g in KINDS[kind].guardrails]
+    properties = KINDS[kind].schema["properties"]
+    assert list(properties["guardrails"]["properties"]) == names
+    assert properties["accept"]["items"]["properties"]["guardrail"]["enum"] == names
+    assert BUILTIN_DEFAULTS[kind] == {g.name: g.default for g in KINDS[kind].guardrails}
 
 
 def test_the_repository_file_matches_the_builtin_defaults() -> None:
+    """config/guardrails.yaml ships the built-in defaults: every kind it names, with the same values."""
+    raw = yaml.safe_load((PROJECT / "config/guardrails.yaml").read_text(encoding="utf-8"))
+    assert set(raw) <= set(KINDS)
+    for kind, limits in raw.items():
+        assert limits == BUILTIN_DEFAULTS[kind], kind
     assert load_defaults(PROJECT) == BUILTIN_DEFAULTS
 
 
 def test_absent_file_means_builtin_defaults(tmp_path: Path) -> None:
     assert load_defaults(tmp_path) == BUILTIN_DEFAULTS
+
+
+def test_a_kind_the_file_does_not_name_keeps_its_builtin_defaults(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config/guardrails.yaml").write_text("scorecard:\n  max_psi: 0.2\n")
+    defaults = load_defaults(tmp_path)
+    assert defaults["scorecard"] == {"max_psi": 0.2}
+    assert defaults["ranking"] == BUILTIN_DEFAULTS["ranking"]
 
 
 @pytest.mark.parametrize("text, message", [

@@ -24,7 +24,9 @@ from jsonschema import Draft7Validator, Draft202012Validator
 
 from validator.kinds import KINDS, InputError, ModelError
 from validator.kinds.contract import Contract
-from validator.kinds.ranking.evaluator import KIND, SCHEMA, RankingModel, compile, input_types, inputs_used, outputs_emitted
+from validator.kinds.ranking import KIND
+from validator.kinds.ranking.evaluator import RankingModel, compile, input_types, inputs_used, outputs_emitted
+from validator.kinds.ranking.schema import SCHEMA
 from validator.kinds.results import RankedItem, Ranking
 from validator.kinds.ranking import rules
 from validator.gate.rules import RuleContext

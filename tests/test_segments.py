@@ -25,7 +25,9 @@ from validator.kinds import KINDS, InputError, ModelError
 from validator.kinds.contract import Contract
 from validator.kinds.inputs import build_specs, read
 from validator.kinds.results import Assignment
-from validator.kinds.segments.evaluator import KIND, SCHEMA, SegmentsModel, compile, input_types, inputs_used, outputs_emitted
+from validator.kinds.segments import KIND
+from validator.kinds.segments.evaluator import SegmentsModel, compile, input_types, inputs_used, outputs_emitted
+from validator.kinds.segments.schema import SCHEMA
 from validator.kinds.segments import rules
 from validator.gate.rules import RuleContext
 

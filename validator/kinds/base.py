@@ -1,21 +1,28 @@
 """What every model kind provides, and the errors an evaluator raises.
 
 A kind is one folder, ``validator/kinds/<kind>/``, and one line in ``validator.kinds.KINDS``. The folder's
-``__init__.py`` builds a ``Kind``: the request-path half (schema, compile, what the document reads and emits,
-how a request is evaluated) is imported eagerly because apps need it; every gate-side room (rules, numpy twin,
-replay metrics, golden-case runner, scaffold, static analysis) is a module in the same folder that is imported
-only when the gate asks for it (``Kind.room``), so the runtime never pays for numpy, pyarrow or the gate.
+``__init__.py`` builds a ``Kind`` from the request-path rooms (evaluator, schema, guardrails), which are imported
+eagerly because apps need them; every gate-side room (rules, numpy twin, replay metrics, golden-case runner,
+scaffold) is a module in the same folder imported only when the gate asks for it (``Kind.room``), so the
+runtime never pays for numpy, pyarrow or the gate. The gate, the reports, the CLI and the scaffold iterate the
+registry and never test a kind's name: a new kind is its folder plus its registry line (plus, for the published
+files, ``weights schemas`` and ``weights rules --update docs/reference/rules.md``; its guardrail defaults apply
+until config/guardrails.yaml names the kind).
 
-The rooms of a kind folder and what each must define (the gate reads nothing else; a test holds every
-registered kind to this list):
+The rooms of a kind folder and what each must define (the gate reads nothing else; tests/test_kind_rooms.py
+holds every registered kind to this list):
 
 =================  ===================================================================================
-``evaluator.py``   ``compile(data, contract)`` -> evaluator; ``inputs_used``, ``outputs_emitted``,
-                   ``input_types`` (see the fields below); ``call(evaluator, request)`` -> result
-``schema.py``      ``SCHEMA``: the JSON Schema of the kind (draft-07 ∩ 2020-12 keywords)
-``guardrails.py``  ``GUARDRAILS``: tuple of ``GuardrailSpec`` (names, bounds and defaults; no numpy)
+``__init__.py``    ``KIND = Kind(...)`` from the three rooms below; imports nothing else (no numpy, no gate)
+``evaluator.py``   ``KIND_NAME``; ``compile(data, contract)`` -> evaluator (with ``.kind``, the kind's name);
+                   ``inputs_used``, ``outputs_emitted``, ``input_types`` (see the ``Kind`` fields below);
+                   ``call(evaluator, request)`` -> result
+``schema.py``      ``SCHEMA``: the JSON Schema of the kind (draft-07 ∩ 2020-12 keywords), built with
+                   ``schema_parts.model_schema(..., guardrails=GUARDRAILS, replay={...})``
+``guardrails.py``  ``GUARDRAILS``: tuple of ``GuardrailSpec`` (names, bounds, texts and built-in defaults; no
+                   numpy). ``share_change(default)`` is the ``max_share_change`` every categorical kind shares
 ``vectorized.py``  ``compile_vectorized(data, contract)`` -> the numpy twin of the evaluator
-``rules.py``       ``RULES``: tuple of ``validator.gate.rules.Rule``
+``rules.py``       ``RULES``: tuple of ``validator.gate.rules.Rule`` (ids ``<kind>.<rule>``)
 ``metrics.py``     ``UNIT`` (what a replayed row is, for summary lines: "rows", "customers"), ``READS_DATA``
                    (False for a kind whose replay needs no dataset, e.g. a Monte Carlo) and
                    ``measure(job) -> Measured``: the replay of one model, ``job`` a
@@ -23,16 +30,19 @@ registered kind to this list):
                    whose ``guard_values`` use the names of ``GUARDRAILS``
 ``golden.py``      ``RUNNER``: a ``validator.gate.golden.GoldenRunner`` (expectations and request keys with
                    their schema fragments, how to run one case on the scalar evaluator and compare)
-``scaffold.py``    ``draft(name, contract, schemas_rel)`` -> the ``weights new`` starting file and its cases
+``scaffold.py``    ``CONTRACT_INPUTS`` (placeholder inputs of a new contract) and
+                   ``draft(name, contract, owner, schemas_rel, model_path)`` -> ``validator.gate.scaffold.Draft``:
+                   the ``weights new`` starting file and its golden cases
 =================  ===================================================================================
 """
 from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from validator.kinds.contract import Contract
 
@@ -95,6 +105,17 @@ class GuardrailSpec:
         return f"{value:+.4f}" if self.bound == "min" and self.name.endswith("_delta") else f"{value:.4f}"
 
 
+def share_change(default: float) -> GuardrailSpec:
+    """``max_share_change``: the guardrail every kind with categorical outcomes (decisions, segments, variants)
+    shares, with the same name and text so one ``accept:`` vocabulary serves them all; only the default differs."""
+    return GuardrailSpec(
+        "max_share_change", "max", "largest share change", default,
+        "Largest absolute change (in share points) of any decision's, segment's or variant's share.",
+        points=True,
+        help="Largest change of any decision's / segment's / variant's share, as a share (0.02 = 2 points).",
+    )
+
+
 @dataclass(frozen=True)
 class Kind:
     """One model kind, registered once in ``validator.kinds.KINDS``; built by its folder's ``__init__``."""
@@ -123,7 +144,7 @@ class Kind:
     _rooms: dict[str, ModuleType] = field(default_factory=dict, compare=False, repr=False)
 
     def room(self, name: str) -> ModuleType:
-        """The gate-side module ``<package>.<name>`` (rules, vectorized, metrics, golden, scaffold, analysis)."""
+        """The gate-side module ``<package>.<name>`` (rules, vectorized, metrics, golden, scaffold)."""
         module = self._rooms.get(name)
         if module is None:
             module = importlib.import_module(f"{self.package}.{name}")
