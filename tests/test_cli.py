@@ -153,3 +153,15 @@ def test_eval_with_broken_settings_is_an_environment_error(repo):
 def test_eval_refuses_a_request_that_is_not_an_object(repo):
     result = weights("eval", "fraud_risk", "[1, 2]", cwd=repo)
     assert result.returncode == 2 and "must be a mapping of input name to value" in result.stderr
+
+
+def test_version_has_one_source(tmp_path):
+    """pyproject.toml takes the version from validator.__version__, and the CLI prints that same string."""
+    import validator
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the claim does not depend on the interpreter
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "validator.__version__"}
+    result = weights("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == f"weights, version {validator.__version__}"
