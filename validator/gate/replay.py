@@ -7,32 +7,42 @@ comparison a comparison. (To replay other data, change the file; the change show
 
 Rows stream in Arrow record batches of ``batch_rows`` and go through the vectorized evaluators (the same
 compiled models the app runs, held equal to the scalar ones by property tests); metrics keep counts and
-histograms only, so memory is bounded by the batch size. The bandit reads no inputs: its replay is a seeded
-Monte Carlo over its posteriors (``replay.draws`` visitors).
+histograms only, so memory is bounded by the batch size. What is measured is the kind's business: its folder's
+``metrics.py`` receives a ``ReplayJob`` and returns a ``Measured`` (a kind whose ``READS_DATA`` is false, like the
+bandit's Monte Carlo over its posteriors, needs no dataset). This module does what every kind shares: the
+guardrail limits, compiling both versions, reading the data, and judging the measured values.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
-from validator.data.datasets import DEFAULT_BATCH_ROWS, DatasetError, Wanted, read_batches, to_column, to_columns
-from validator.gate.guardrails import GuardrailConfigError, GuardrailResult, evaluate, limits_for, load_defaults, new_accepts
-from validator.gate.replay_metrics import DEFAULT_TOP_K, Distribution, Measured, RankingMetrics, ScorecardMetrics, SegmentsMetrics, bandit_metrics
+from validator.data.datasets import (
+    DEFAULT_BATCH_ROWS,
+    DatasetError,
+    Wanted,
+    read_batches,
+)
+from validator.gate.guardrails import (
+    GuardrailConfigError,
+    GuardrailResult,
+    evaluate,
+    limits_for,
+    load_defaults,
+    new_accepts,
+)
+from validator.gate.replay_metrics import Distribution, Measured
+from validator.kinds import KINDS
 from validator.kinds.base import ModelError
+from validator.kinds.columns import COLUMN_TYPE
 from validator.kinds.contract import Contract
 from validator.kinds.vectorized import compile_vectorized
-from validator.kinds.bandit.vectorized import DEFAULT_DRAWS
-from validator.kinds.columns import COLUMN_TYPE, NUMBER
-from validator.kinds.ranking.vectorized import group_starts
 
-__all__ = ["Distribution", "GuardrailResult", "Impact", "ReplayError", "simulate_model"]
-
-# What a row is, for the summary lines ("2.7% of orders change decision").
-_UNITS = {"scorecard": "rows", "segments": "customers"}
+__all__ = ["Distribution", "GuardrailResult", "Impact", "Measured", "ReplayError", "ReplayJob", "simulate_model"]
 
 
 class ReplayError(Exception):
@@ -137,17 +147,22 @@ def _datasets(replay: Mapping[str, Any]) -> list[str]:
 def simulate_model(root: Path, name: str, base: Mapping | None, head: Mapping | None,
                    base_contract: Contract | None, head_contract: Contract | None,
                    *, batch_rows: int = DEFAULT_BATCH_ROWS, seed: int = 0) -> Impact:
-    """Replay the model's declared dataset(s) (from the head document, else base) through both versions."""
+    """Replay the model's declared dataset(s) (from the head document, else base) through both versions: the
+    kind's ``metrics.measure`` does the measuring, this function the parts every kind shares."""
     if base is None and head is None:
         raise ValueError("simulate_model needs a base or a head document")
     root = Path(root)
     doc = head if head is not None else base
-    kind = str(doc["kind"])
+    assert doc is not None
+    kind_name = str(doc["kind"])
+    kind = KINDS.get(kind_name)
+    if kind is None:
+        raise ReplayError(name, ("kind",), f"no replay for kind {kind_name!r}; known: {', '.join(KINDS)}")
     replay = dict(doc.get("replay") or {})
     status = _status(base, head)
     try:
         defaults = load_defaults(root)
-        limits = limits_for(kind, defaults, doc) if head is not None else {}
+        limits = limits_for(kind_name, defaults, doc) if head is not None else {}
     except GuardrailConfigError as exc:
         raise ReplayError(name, ("guardrails",), str(exc)) from None
     try:
@@ -155,37 +170,25 @@ def simulate_model(root: Path, name: str, base: Mapping | None, head: Mapping | 
         vh = compile_vectorized(head, head_contract) if head is not None else None
     except ModelError as exc:
         raise ReplayError(name, (), f"cannot be compiled for replay: {exc}") from None
-
-    if kind == "bandit":
-        draws = int(replay.get("draws", DEFAULT_DRAWS))
-        if draws <= 0:
-            raise ReplayError(name, ("replay", "draws"), f"draws must be > 0, got {draws}")
-        measured = bandit_metrics(vb, vh, draws, seed)
-        dataset, rows = f"monte carlo ({draws} draws, seed {seed})", draws
-    else:
-        datasets = _datasets(replay)
-        if not datasets:
-            return Impact(name, kind, "", 0, status, {}, [
-                f"no replay dataset declared: add `replay: {{dataset: tests/data/<file>.parquet}}` to the model "
-                "file to measure its impact"], [], [])
-        try:
-            if kind == "scorecard":
-                measured = _scorecard(root, name, vb, vh, replay, datasets, batch_rows)
-            elif kind == "segments":
-                measured = _segments(root, vb, vh, datasets, batch_rows)
-            elif kind == "ranking":
-                measured = _ranking(root, name, vb, vh, replay, datasets, batch_rows)
-            else:  # pragma: no cover - every kind has a branch
-                raise ReplayError(name, ("kind",), f"no replay for kind {kind!r}")
-        except DatasetError as exc:
-            raise ReplayError(name, ("replay", "dataset"), str(exc)) from None
-        dataset, rows = ", ".join(datasets), int(measured.metrics.get("rows", 0))
-    guardrails = evaluate(kind, measured.guard_values, limits, new_accepts(head, base)) if head is not None else []
-    return Impact(name, kind, dataset, rows, status, measured.metrics, measured.summary, measured.distributions,
+    metrics = kind.room("metrics")
+    datasets = tuple(_datasets(replay))
+    if metrics.READS_DATA and not datasets:
+        advice = ("no replay dataset declared: add `replay: {dataset: tests/data/<file>.parquet}` to the model "
+                  "file to measure its impact")
+        return Impact(name, kind_name, "", 0, status, {}, [advice], [], [])
+    job = ReplayJob(root, name, kind_name, vb, vh, base, head, replay, datasets, batch_rows, seed)
+    try:
+        measured = metrics.measure(job)
+    except DatasetError as exc:
+        raise ReplayError(name, ("replay", "dataset"), str(exc)) from None
+    dataset = measured.source or ", ".join(datasets)
+    rows = int(measured.metrics.get("rows", 0))
+    guardrails = evaluate(kind_name, measured.guard_values, limits, new_accepts(head, base)) if head is not None else []
+    return Impact(name, kind_name, dataset, rows, status, measured.metrics, measured.summary, measured.distributions,
                   guardrails)
 
 
-# ----------------------------------------------------------------------------------------------- per kind
+# -------------------------------------------------------------------------------------------------- reading
 
 
 def _wanted(models: Sequence[Any], extra: Sequence[Wanted] = ()) -> list[Wanted]:
@@ -204,105 +207,6 @@ def _batches(root: Path, datasets: Sequence[str], wanted: Sequence[Wanted], batc
     for relpath in datasets:
         for batch in read_batches(root, relpath, wanted, batch_rows):
             yield relpath, batch
-
-
-def _outcome(batch: pa.RecordBatch, column: str, relpath: str) -> np.ndarray:
-    """The outcome as 1.0 / 0.0 / NaN (unknown): a boolean column, or numbers 0 and 1."""
-    array = batch.column(column)
-    if pa.types.is_boolean(array.type):
-        values = np.asarray(array.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-        return values
-    col = to_column(array, NUMBER, f"dataset {relpath}, outcome column {column!r},")
-    known = col.values[~col.missing]
-    if known.size and not np.isin(known, (0.0, 1.0)).all():
-        raise DatasetError(f"dataset {relpath}, outcome column {column!r} holds values other than 0 and 1 "
-                           "(or true/false)")
-    return col.values
-
-
-def _scorecard(root: Path, name: str, vb: Any, vh: Any, replay: Mapping[str, Any], datasets: Sequence[str],
-               batch_rows: int) -> Measured:
-    outcome_col = replay.get("outcome")
-    costs = replay.get("costs")
-    if costs and not outcome_col:
-        raise ReplayError(name, ("replay", "costs"), "costs need an outcome column (replay.outcome) to weigh")
-    extra = [Wanted(outcome_col, None)] if outcome_col else []
-    acc = ScorecardMetrics(vb.labels if vb else None, vh.labels if vh else None, bool(outcome_col), costs,
-                           replay.get("unit", "rows"))
-    for relpath, batch in _batches(root, datasets, _wanted([vb, vh], extra), batch_rows):
-        sb = vb.score(to_columns(batch, vb.input_types, relpath)) if vb else None
-        sh = vh.score(to_columns(batch, vh.input_types, relpath)) if vh else None
-        acc.add(sb, sh, _outcome(batch, outcome_col, relpath) if outcome_col else None)
-    if acc.rows == 0:
-        raise DatasetError(f"dataset {', '.join(datasets)} has no rows")
-    return acc.result()
-
-
-def _segments(root: Path, vb: Any, vh: Any, datasets: Sequence[str], batch_rows: int) -> Measured:
-    acc = SegmentsMetrics(vb.labels if vb else None, vh.labels if vh else None)
-    for relpath, batch in _batches(root, datasets, _wanted([vb, vh]), batch_rows):
-        ab = vb.assign(to_columns(batch, vb.input_types, relpath)) if vb else None
-        ah = vh.assign(to_columns(batch, vh.input_types, relpath)) if vh else None
-        acc.add(ab, ah)
-    if acc.rows == 0:
-        raise DatasetError(f"dataset {', '.join(datasets)} has no rows")
-    return acc.result()
-
-
-def _ranking(root: Path, name: str, vb: Any, vh: Any, replay: Mapping[str, Any], datasets: Sequence[str],
-             batch_rows: int) -> Measured:
-    query = replay.get("query")
-    if not query:
-        raise ReplayError(name, ("replay", "query"), "a ranking replays per query: name the query id column "
-                          "(replay.query), rows of one query adjacent")
-    relevance = replay.get("relevance")
-    k = int(replay.get("top_k", DEFAULT_TOP_K))
-    extra = [Wanted(query, "text")] + ([Wanted(relevance, NUMBER)] if relevance else [])
-    acc = RankingMetrics(k, vb is not None, vh is not None)
-    finished: set[str] = set()
-    for relpath in datasets:
-        carry: pa.Table | None = None
-        for batch in read_batches(root, relpath, _wanted([vb, vh], extra), batch_rows):
-            table = pa.Table.from_batches([batch])
-            if carry is not None:
-                table = pa.concat_tables([carry, table])
-            groups_col = to_column(table.column(query), "text", f"dataset {relpath}, query column {query!r},")
-            labels = np.array(groups_col.levels + ("",), dtype=object)[groups_col.values]
-            starts = group_starts(labels)
-            # the last query may continue in the next batch: keep it back
-            cut = int(starts[-1]) if len(starts) else 0
-            carry = table.slice(cut)
-            if cut:
-                _rank_groups(acc, table.slice(0, cut), vb, vh, query, relevance, relpath, finished)
-        if carry is not None and carry.num_rows:
-            _rank_groups(acc, carry, vb, vh, query, relevance, relpath, finished)
-    if acc.queries == 0:
-        raise DatasetError(f"dataset {', '.join(datasets)} has no rows")
-    return acc.result()
-
-
-def _rank_groups(acc: RankingMetrics, table: pa.Table, vb: Any, vh: Any, query: str, relevance: str | None,
-                 relpath: str, finished: set[str]) -> None:
-    groups_col = to_column(table.column(query), "text", f"dataset {relpath}, query column {query!r},")
-    if groups_col.missing.any():
-        raise DatasetError(f"dataset {relpath}, query column {query!r} has empty query ids")
-    labels = np.array(groups_col.levels, dtype=object)[groups_col.values]
-    starts = group_starts(labels)
-    for s in starts:
-        qid = labels[s]
-        if qid in finished:
-            raise DatasetError(f"dataset {relpath}: the rows of query {qid!r} are not adjacent; sort the data by "
-                               f"{query!r} (a query is ranked as one request)")
-        finished.add(qid)
-    rb = vb.rank(to_columns(table, vb.input_types, relpath), labels) if vb else None
-    rh = vh.rank(to_columns(table, vh.input_types, relpath), labels) if vh else None
-    rel = None
-    if relevance:
-        rel = to_column(table.column(relevance), NUMBER, f"dataset {relpath}, relevance column {relevance!r},").values
-    ends = np.append(starts[1:], len(labels))
-    for s, e in zip(starts, ends):
-        acc.add_group(rb.ranks[s:e] if rb else None, rh.ranks[s:e] if rh else None,
-                      rel[s:e] if rel is not None else None)
 
 
 def format_impact(impact: Impact) -> str:
