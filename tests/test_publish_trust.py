@@ -24,7 +24,9 @@ from validator.publish.trust import (
     TrustError,
     ensure_dev_root,
     existing_trust,
+    init_trust,
     is_default_folder,
+    rotate_key,
     signing_trust,
     status_anchor,
 )
@@ -37,7 +39,8 @@ def repo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def no_key_env(monkeypatch):
-    for name in ("WEIGHTS_KEYS_DIR", "WEIGHTS_PUBLISH_TO", *(env_name(r) + s for r in ROLES for s in ("", "_FILE", "_URI"))):
+    key_vars = (env_name(role) + suffix for role in ROLES for suffix in ("", "_FILE", "_URI"))
+    for name in ("WEIGHTS_KEYS_DIR", "WEIGHTS_PUBLISH_TO", *key_vars):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -157,3 +160,55 @@ def test_status_anchor_given_or_missing(repo, tmp_path):
         status_anchor(None, None, {}.get)
     with pytest.raises(TrustError, match="no trust root: config/root.json is missing"):
         status_anchor(repo, None, {}.get)
+
+
+# --- a new trust root, a rotated key -----------------------------------------------------------------------------
+
+def test_init_trust_writes_the_root_and_one_owner_only_key_per_role(repo, no_key_env):
+    import json
+
+    made = init_trust(repo, repo / ".weights" / "keys", Expiry())
+    assert (repo / TRUST_ROOT_FILE).read_bytes() == made.root
+    signed = json.loads(made.root)["signed"]
+    assert signed["version"] == 1
+    for role in ROLES:
+        assert signed["roles"][role]["keyids"] == [made.keyids[role]]
+        assert stat.S_IMODE((repo / ".weights" / "keys" / f"{role}.pem").stat().st_mode) == 0o600
+    trust = signing_trust(repo, repo / ".weights" / "keys", False, Expiry())
+    assert not trust.demo and trust.anchor == made.root
+
+
+def test_init_trust_refuses_to_replace_a_root_or_keys_without_force(repo, tmp_path, no_key_env):
+    first = init_trust(repo, repo / ".weights" / "keys", Expiry())
+    with pytest.raises(TrustError, match="config/root.json exists: to change a key use weights keys rotate"):
+        init_trust(repo, repo / ".weights" / "keys", Expiry())
+    (repo / TRUST_ROOT_FILE).unlink()
+    with pytest.raises(TrustError, match="already holds root.pem, targets.pem"):
+        init_trust(repo, repo / ".weights" / "keys", Expiry())
+    again = init_trust(repo, repo / ".weights" / "keys", Expiry(), force=True)
+    assert again.keyids["root"] != first.keyids["root"]
+
+
+def test_rotate_key_publishes_a_new_root_and_replaces_the_key_file(repo, tmp_path, no_key_env):
+    keys_dir = repo / ".weights" / "keys"
+    before = init_trust(repo, keys_dir, Expiry())
+    site = FolderStorage(tmp_path / "site")
+    result = rotate_key(repo, keys_dir, site, "targets", Expiry())
+    assert result.old_keyids == [before.keyids["targets"]] and result.root_version == 3
+    assert (repo / TRUST_ROOT_FILE).read_bytes() == result.root == site.read("metadata/3.root.json")
+    assert not (keys_dir / "targets.pem.new").exists()
+    assert signing_trust(repo, keys_dir, False, Expiry()).keys.signer(
+        "targets", {result.new_keyid: json_key(result.root, result.new_keyid)}).public_key.keyid == result.new_keyid
+
+
+def test_rotate_key_needs_a_committed_root(repo, tmp_path):
+    with pytest.raises(TrustError, match="no trust root config/root.json: run weights keys init first"):
+        rotate_key(repo, repo / ".weights" / "keys", FolderStorage(tmp_path / "site"), "targets", Expiry())
+
+
+def json_key(root: bytes, keyid: str):
+    import json
+
+    from securesystemslib.signer import Key
+
+    return Key.from_dict(keyid, dict(json.loads(root)["signed"]["keys"][keyid]))

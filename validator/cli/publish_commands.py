@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -189,48 +188,22 @@ def keys() -> None:
 @_root_option
 def keys_init(keys_dir: str | None, force: bool, root: str | None) -> int:
     """Create one key per role and write the trust root apps ship with to config/root.json."""
-    from validator.atomic import write_atomic
-    from validator.publish.keys import (
-        ROLES,
-        check_outside_git,
-        generate,
-        short,
-        write_private_key,
-    )
-    from validator.publish.repository import init_root, iso, utc_now
-    from validator.publish.trust import TRUST_ROOT_FILE
+    from validator.publish.keys import ROLES, short
+    from validator.publish.repository import iso
+    from validator.publish.trust import TRUST_ROOT_FILE, init_trust
 
     repo = _root(root)
     settings = _settings(repo)
     folder = _keys_dir(repo, keys_dir, settings)
-    config_root = repo / TRUST_ROOT_FILE
-    existing = [f"{r}.pem" for r in ROLES if (folder / f"{r}.pem").exists()]
-    if not force and config_root.exists():
-        raise EnvironmentProblem(
-            f"{TRUST_ROOT_FILE} exists: to change a key use weights keys rotate ROLE; --force starts a new trust "
-            "root that no deployed app trusts"
-        )
-    if not force and existing:
-        raise EnvironmentProblem(f"{folder} already holds {', '.join(existing)}: move them away or pass --force")
     with _errors():
-        check_outside_git(folder)
-        signers = {role: generate() for role in ROLES}
-        now = utc_now()
-        data = init_root(signers, settings.expiry, now)
-        for role in ROLES:
-            write_private_key(folder / f"{role}.pem", signers[role])
-    try:
-        config_root.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(config_root, data, mode=0o644)
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot write {config_root}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {TRUST_ROOT_FILE} (root version 1, expires {iso(now + settings.expiry.root)}): "
+        made = init_trust(repo, folder, settings.expiry, force)
+    click.echo(f"wrote {TRUST_ROOT_FILE} (root version 1, expires {iso(made.expires)}): "
                "commit it; apps ship it")
     click.echo(f"wrote private keys to {folder} (owner-only):")
     for role in ROLES:
         where = "keep offline; only keys rotate and root re-signing need it" if role == "root" else \
             f"for CI: the secret WEIGHTS_KEY_{role.upper()}"
-        click.echo(f"  {role + '.pem':<15} key id {short(signers[role].public_key.keyid)}  {where}")
+        click.echo(f"  {role + '.pem':<15} key id {short(made.keyids[role])}  {where}")
     return EXIT_OK
 
 
@@ -241,36 +214,17 @@ def keys_init(keys_dir: str | None, force: bool, root: str | None) -> int:
 @_root_option
 def keys_rotate(role: str, to: str | None, keys_dir: str | None, root: str | None) -> int:
     """Replace ROLE's key through a new signed root, published at once; updates config/root.json."""
-    from validator.atomic import write_atomic
-    from validator.publish.keys import (
-        KeySource,
-        check_outside_git,
-        generate,
-        short,
-        write_private_key,
-    )
-    from validator.publish.repository import rotate
-    from validator.publish.trust import TRUST_ROOT_FILE
+    from validator.publish.keys import short
+    from validator.publish.trust import TRUST_ROOT_FILE, rotate_key
 
     repo = _root(root)
     settings = _settings(repo)
     folder = _keys_dir(repo, keys_dir, settings)
-    config_root = repo / TRUST_ROOT_FILE
-    if not config_root.is_file():
+    if not (repo / TRUST_ROOT_FILE).is_file():
         raise EnvironmentProblem(f"no trust root {TRUST_ROOT_FILE}: run weights keys init first")
     place = _place(repo, to, settings)
-    new_signer = generate()
-    pending = folder / f"{role}.pem.new"
     with _errors():
-        check_outside_git(folder)
-        # The new private key is on disk before anything trusts it, so a crash can never strand a trusted key.
-        write_private_key(pending, new_signer)
-        result = rotate(place.storage, config_root.read_bytes(), KeySource(folder), role, new_signer, settings.expiry)
-    try:
-        write_atomic(config_root, result.root, mode=0o644)
-        os.replace(pending, folder / f"{role}.pem")
-    except OSError as exc:
-        raise EnvironmentProblem(f"rotated, but could not update local files: {exc.strerror or exc}") from None
+        result = rotate_key(repo, folder, place.storage, role, settings.expiry)
     old = ", ".join(short(k) for k in result.old_keyids)
     click.echo(f"rotated the {role} key: {old} -> {short(result.new_keyid)}; "
                f"root is now version {result.root_version} at {place.storage.location}")

@@ -9,7 +9,9 @@ demo key signs may leave the machine, and a CI job (which always names its targe
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,8 @@ from validator.publish.keys import (
     KeySource,
     missing_key_message,
 )
+from validator.publish.repository.metadata import utc_now
+from validator.publish.repository.operations import RotateResult, init_root, rotate
 from validator.publish.repository.settings import DEFAULT_TARGET, Expiry
 from validator.publish.storage import FolderStorage, Storage
 
@@ -112,7 +116,6 @@ def ensure_dev_root(dev_dir: Path, expiry: Expiry) -> bytes:
     """
     from validator.atomic import write_atomic
     from validator.publish.keys import check_outside_git, generate, write_private_key
-    from validator.publish.repository.operations import init_root
 
     dev_dir = Path(dev_dir)
     root_file = dev_dir / DEV_ROOT_NAME
@@ -157,3 +160,73 @@ def status_anchor(repo: Path | None, trusted_root: str | None,
         if read_root(version) == data:
             return data, label
     return present[0]
+
+
+# --- a new trust root, and a rotated key ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NewTrust:
+    """What ``init_trust`` wrote: the root apps will ship, and the key id of each role's new private key."""
+
+    root: bytes
+    expires: _dt.datetime
+    keyids: dict[str, str]
+    keys_dir: Path
+
+
+def init_trust(repo: Path, keys_dir: Path, expiry: Expiry, force: bool = False,
+               now: _dt.datetime | None = None) -> NewTrust:
+    """One new key per role in ``keys_dir`` and root version 1 in config/root.json.
+
+    Refuses to replace an existing root or keys unless ``force``: a new root is one no deployed app trusts.
+    The keys folder must be one git ignores; the private keys are on disk before the root that names them.
+    """
+    from validator.atomic import write_atomic
+    from validator.publish.keys import check_outside_git, generate, write_private_key
+
+    config_root = Path(repo) / TRUST_ROOT_FILE
+    existing = [f"{r}.pem" for r in ROLES if (keys_dir / f"{r}.pem").exists()]
+    if not force and config_root.exists():
+        raise TrustError(
+            f"{TRUST_ROOT_FILE} exists: to change a key use weights keys rotate ROLE; --force starts a new trust "
+            "root that no deployed app trusts"
+        )
+    if not force and existing:
+        raise TrustError(f"{keys_dir} already holds {', '.join(existing)}: move them away or pass --force")
+    check_outside_git(keys_dir)
+    signers = {role: generate() for role in ROLES}
+    now = now or utc_now()
+    data = init_root(signers, expiry, now)
+    for role in ROLES:
+        write_private_key(keys_dir / f"{role}.pem", signers[role])
+    try:
+        config_root.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(config_root, data, mode=0o644)
+    except OSError as exc:
+        raise TrustError(f"cannot write {config_root}: {exc.strerror or exc}") from None
+    return NewTrust(data, now + expiry.root, {r: signers[r].public_key.keyid for r in ROLES}, keys_dir)
+
+
+def rotate_key(repo: Path, keys_dir: Path, storage: Storage, role: str, expiry: Expiry) -> RotateResult:
+    """Replace ``role``'s key at ``storage`` (``operations.rotate``) and update config/root.json and the key file.
+
+    The new private key is written (as ``<role>.pem.new``) before anything trusts it, so a crash can never
+    strand a trusted key; it replaces ``<role>.pem`` once the new root is published and committed locally.
+    """
+    from validator.atomic import write_atomic
+    from validator.publish.keys import check_outside_git, generate, write_private_key
+
+    config_root = Path(repo) / TRUST_ROOT_FILE
+    if not config_root.is_file():
+        raise TrustError(f"no trust root {TRUST_ROOT_FILE}: run weights keys init first")
+    new_signer = generate()
+    pending = keys_dir / f"{role}.pem.new"
+    check_outside_git(keys_dir)
+    write_private_key(pending, new_signer)
+    result = rotate(storage, config_root.read_bytes(), KeySource(keys_dir), role, new_signer, expiry)
+    try:
+        write_atomic(config_root, result.root, mode=0o644)
+        os.replace(pending, keys_dir / f"{role}.pem")
+    except OSError as exc:
+        raise TrustError(f"rotated, but could not update local files: {exc.strerror or exc}") from None
+    return result
