@@ -34,14 +34,14 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "tests"))
 
-from harness import Bench, Run
-from publish_helpers import served
-from runtime_helpers import Site, base_document
-from tuf.api.metadata import TargetFile
+from harness import Bench, Run  # noqa: E402
+from publish_helpers import served  # noqa: E402
+from runtime_helpers import Site, base_document  # noqa: E402
+from tuf.api.metadata import TargetFile  # noqa: E402
 
-from validator.kinds.contract import Contract
-from validator.publish.bundle import canonical_json
-from validator.runtime import WeightsClient, build_snapshot
+from validator.kinds.contract import Contract  # noqa: E402
+from validator.publish.bundle import canonical_json  # noqa: E402
+from validator.runtime import WeightsClient, build_snapshot  # noqa: E402
 
 COLD_TARGET = 10.0
 ONE_CHANGED_TARGET = 2.0
@@ -126,7 +126,8 @@ def main() -> int:
     bench.compare("one model changed", target=ONE_CHANGED_TARGET, repeat=args.repeat,
                   baseline=("json.loads", next_loads), candidate=("reload core, one model changed", core_one_changed))
     bench.compare("informational: cold + first call of every model", target=None, repeat=args.repeat,
-                  baseline=("json.loads", loads), candidate=("reload core, cold, then prepare all", core_and_first_calls))
+                  baseline=("json.loads", loads),
+                  candidate=("reload core, cold, then prepare all", core_and_first_calls))
 
     with tempfile.TemporaryDirectory() as tmp:
         site = Site(Path(tmp) / "site")

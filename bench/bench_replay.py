@@ -29,7 +29,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from harness import Bench, Run
+from harness import Bench, Run  # noqa: E402
 
 N_FEATURES = 30
 TARGET = 1.5

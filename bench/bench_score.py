@@ -25,11 +25,11 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "tests"))
 
-from harness import Bench
-from publish_helpers import served
-from runtime_helpers import Site, app_contracts, base_document
+from harness import Bench  # noqa: E402
+from publish_helpers import served  # noqa: E402
+from runtime_helpers import Site, app_contracts, base_document  # noqa: E402
 
-from validator.runtime import WeightsClient
+from validator.runtime import WeightsClient  # noqa: E402
 
 _PAYMENT = {"card": 0.0, "paypal": 0.1, "apple_pay": -0.3, "google_pay": -0.3, "bank_transfer": -0.5,
             "invoice": 0.6, "gift_card": 1.0}

@@ -32,10 +32,10 @@ import yaml
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from harness import Bench
+from harness import Bench  # noqa: E402
 
-from validator.gate.sources import WorkTree
-from validator.gate.validate import validate
+from validator.gate.sources import WorkTree  # noqa: E402
+from validator.gate.validate import validate  # noqa: E402
 
 
 def _perturb(value, rng: random.Random):
@@ -57,12 +57,26 @@ class _NoAliases(yaml.SafeDumper):
         return True
 
 
+DATA_SUFFIXES = (".csv", ".parquet")
+
+
 def make_repo(folder: Path, n_files: int, seed: int = 0) -> list[Path]:
+    """A copy of the project's config and weights plus ``n_files`` perturbed copies of its model files.
+
+    Models whose rows live in a data file beside the YAML (the ``table`` kind) are left out: validating them
+    reads the data file, which would measure CSV reading against a YAML parse that never sees it.
+    """
     rng = random.Random(seed)
     shutil.copytree(PROJECT / "config", folder / "config")
     shutil.copytree(PROJECT / "weights", folder / "weights")
-    examples = {p.stem: yaml.safe_load(p.read_text()) for p in sorted((PROJECT / "weights").glob("*.yaml"))}
+    with_data = {p.stem for p in (folder / "weights").iterdir() if p.suffix in DATA_SUFFIXES}
+    for stem in with_data:
+        for path in (folder / "weights").glob(f"{stem}.*"):
+            path.unlink()
+    examples = {p.stem: yaml.safe_load(p.read_text()) for p in sorted((folder / "weights").glob("*.yaml"))}
     contracts = {p.stem: yaml.safe_load(p.read_text()) for p in (folder / "config" / "contracts").glob("*.yaml")}
+    for contract in contracts.values():
+        contract["models"] = [m for m in contract.get("models", []) if m not in with_data]
     paths = []
     stems = sorted(examples)
     for i in range(n_files):
@@ -78,7 +92,8 @@ def make_repo(folder: Path, n_files: int, seed: int = 0) -> list[Path]:
         path.write_text(yaml.dump(data, Dumper=_NoAliases, sort_keys=False), encoding="utf-8")
         paths.append(path)
     for stem, contract in contracts.items():
-        (folder / "config" / "contracts" / f"{stem}.yaml").write_text(yaml.dump(contract, Dumper=_NoAliases, sort_keys=False))
+        text = yaml.dump(contract, Dumper=_NoAliases, sort_keys=False)
+        (folder / "config" / "contracts" / f"{stem}.yaml").write_text(text)
     return paths
 
 

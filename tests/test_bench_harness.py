@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,3 +136,39 @@ def test_memory_option_records_a_traced_peak(tmp_path: Path) -> None:
                       memory=True, clock=lambda: next(clock))
     assert c.baseline.peak_bytes is not None and c.candidate.peak_bytes is not None
     assert c.candidate.peak_bytes >= 4_000_000 > c.baseline.peak_bytes
+
+
+# -- the docs quote the results files, never copied figures -------------------------------------------------
+
+PROJECT = Path(__file__).resolve().parents[1]
+BENCHES = ("validate", "replay", "score", "reload", "propagation")
+# A measured figure: a number with a unit of time, memory or ratio ("2.3×", "1.5x", "70 ms", "524 MiB", "2 %").
+FIGURE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?(?:[–-]\d+(?:\.\d+)?)?\s?(?:×|x\b|ms\b|µs\b|ns\b|MiB\b|GiB\b|%)")
+
+
+def copied_figures(text: str) -> list[str]:
+    """Figures in paragraphs about benches, except targets (written after "≤")."""
+    found = []
+    for paragraph in text.split("\n\n"):
+        if "bench" not in paragraph.lower():
+            continue
+        for match in FIGURE.finditer(paragraph):
+            if "≤" not in paragraph[max(0, match.start() - 3):match.start()]:
+                found.append(match.group(0))
+    return found
+
+
+def test_the_figure_detector_tells_measurements_from_targets() -> None:
+    assert copied_figures("bench: measured 2.2–2.5× and 70 ms, peak 524 MiB, about 2 %") == \
+        ["2.2–2.5×", "70 ms", "524 MiB", "2 %"]
+    assert copied_figures("bench: target ≤ 2×, ≤ 10× cold; 1,000,000 rows × 30 features; 16 KiB") == []
+    assert copied_figures("no such word here: 2.5×") == []
+
+
+def test_docs_point_at_the_results_files_instead_of_copying_figures() -> None:
+    pages = [*sorted((PROJECT / "docs").rglob("*.md")), PROJECT / "README.md"]
+    copied = {str(p.relative_to(PROJECT)): copied_figures(p.read_text(encoding="utf-8")) for p in pages}
+    assert {page: figures for page, figures in copied.items() if figures} == {}
+    development = (PROJECT / "docs" / "development.md").read_text(encoding="utf-8")
+    for name in BENCHES:
+        assert f"`bench/bench_{name}.py`" in development and f"`bench/results/{name}.json`" in development
