@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 import threading
 from typing import Any
 
@@ -88,7 +89,12 @@ def test_the_largest_model_under_the_bound_compiles_on_first_use() -> None:
     snap = build(compact(doc))
     model = snap.model("search_ranking")
     assert model.source is None  # lazy: under the bound
-    ranked = model.rank([ITEM])
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(400)  # a margin: an app may run with a lower limit than the default 1000
+    try:
+        ranked = model.rank([ITEM])
+    finally:
+        sys.setrecursionlimit(limit)
     assert model.source is not None and [r.item for r in ranked.items] == [ITEM]
 
 

@@ -25,7 +25,8 @@ the first call may both generate it and one result wins, each complete; no lock 
 code grows with the model's document. So a model whose JSON text is larger than ``EAGER_PREPARE_BYTES`` is
 prepared here, at reload, and such a failure refuses the bundle before the swap as it always did; below the
 bound the generated code stays far from those limits (a ranking of the most features that fit in the bound
-sums about 650 terms in one expression, where CPython 3.11 fails near 3,000; tests hold this). A bundle that
+sums about 600 terms in one expression, where CPython 3.11 fails near 3,000 with the default recursion
+limit, and still compiles with the limit lowered to 400; tests hold this). A bundle that
 cannot be evaluated is therefore still refused at reload, never at a first request.
 
 Only then does the client swap its single reference, so a request sees the old snapshot or the new one,
