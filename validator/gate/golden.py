@@ -20,17 +20,16 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from validator.gate import schema_check
 from validator.gate.findings import Finding, Severity, has_errors, sort_findings
-from validator.kinds import KINDS, InputError, ModelError, compile_model
-from validator.kinds.contract import Contract
-from validator.kinds.schema_parts import NAME_PATTERN, SCHEMA_DIALECT, array, number, obj, prop, string
 from validator.gate.rules import did_you_mean
 from validator.gate.settings import Settings
 from validator.gate.sources import Source
 from validator.gate.validate import ValidationResult
 from validator.gate.yamlload import Document, load_bytes
+from validator.kinds import KINDS, InputError, compile_model
+from validator.kinds.contract import Contract
+from validator.kinds.schema_parts import NAME_PATTERN, SCHEMA_DIALECT, array, number, obj, prop, string
 
 DEFAULT_GOLDEN_DIR = "tests/golden"
-DEFAULT_DRAWS = 20000  # Monte Carlo draws for a bandit's traffic shares: +-0.3 pts at a 50% share
 HINT = ("the model's answer differs from the case: if the change is intended, update the expectation "
         "in the case (the reviewer sees both); otherwise revisit the weights")
 
@@ -153,89 +152,68 @@ def range_order(where: tuple, bounds: Any) -> list[Mismatch]:
     return []
 
 
-_ID = prop("Item id", "The value of the item's id key (default `item_id`).", type=["string", "number"])
-
-EXPECT_SCHEMA = obj(
-    "Expected outcome",
-    "What the model must answer for this case. Only the expectations written here are checked; which ones "
-    "apply depends on the model's kind.",
-    {
-        "decision": string("Decision (scorecard)", "The decision band the score must fall in, e.g. decline."),
-        "score": {**_RANGE, "title": "Score range (scorecard)",
-                  "description": "Bounds for the score on the link's scale (a probability for a logistic link)."},
-        "top_reason": prop("Top reason (scorecard)",
-                           "The first reason code reported; null when the case must report no reason at all.",
-                           type=["string", "null"]),
-        "reasons": array("Reasons (scorecard)", "Exactly these reason codes, in this order.",
-                         string("Reason code", "A reason code of the model.")),
-        "segment": string("Segment (segments)", "The segment id the customer must be assigned to."),
-        "variant": string("Variant (segments)", "The variant (landing page, email) the assignment must name."),
-        "fallback": prop("Fallback (segments)", "true: the case must fall back (no centroid close enough).",
-                         type="boolean"),
-        "distance": {**_RANGE, "title": "Distance range (segments)",
-                     "description": "Bounds for the scaled distance to the chosen centroid."},
-        "order": array("Rank order (ranking)",
-                       "The ids of the first items of the ranking, in order (the rest may follow in any order).",
-                       _ID, minItems=1),
-        "first": {**_ID, "title": "First item (ranking)", "description": "The id of the item ranked first."},
-        "above": array("Above (ranking)",
-                       "Pairs [higher, lower]: the first item must be ranked above the second.",
-                       array("Pair", "[higher id, lower id]", _ID, minItems=2, maxItems=2), minItems=1),
-        "shares": prop("Traffic shares (bandit)",
-                       "Per variant (arm or holdout), the bounds its expected share of traffic must lie within.",
-                       type="object", additionalProperties=_RANGE, minProperties=1),
-        "most_traffic": string("Most traffic (bandit)", "The arm expected to get the largest share of traffic."),
-        "rejected": string("Rejected input",
-                           "The inputs must be refused with an input error naming this input (missing, wrong "
-                           "type or out of range under the model's input policy)."),
-    },
-    minProperties=1,
-)
-
-CASE_SCHEMA = obj(
-    "Golden case",
-    "One named example: inputs and the outcome the model must keep.",
-    {
-        "name": string("Case name", "A sentence that says what must hold, e.g. 'gift card from a day-old "
-                                    "account shipping abroad is declined'.", minLength=1),
-        "description": string("Description", "Why this case matters (who asked for it, which incident)."),
-        "inputs": prop("Inputs (scorecard, segments)", "The request the app sends: input name -> value.",
-                       type="object"),
-        "items": array("Items (ranking)", "The candidate items of one request, each a mapping of inputs.",
-                       prop("Item", "One candidate item: input name -> value.", type="object"), minItems=1),
-        "id_key": string("Id key (ranking)", "The item input that identifies items in expectations "
-                                             "(default item_id)."),
-        "seed": prop("Seed (bandit)", "Seed of the Monte Carlo estimate of traffic shares (default 0).",
-                     type="integer", minimum=0),
-        "draws": prop("Draws (bandit)", f"Monte Carlo draws for traffic shares (default {DEFAULT_DRAWS}).",
-                      type="integer", minimum=1000, maximum=1000000),
-        "expect": EXPECT_SCHEMA,
-    },
-    required=["name", "expect"],
-)
-
-GOLDEN_SCHEMA: dict[str, Any] = {
-    "$schema": SCHEMA_DIALECT,
-    "title": "Golden cases",
-    "description": "Named cases one model must pass (tests/golden/<model>.yaml).",
-    "type": "object",
-    "properties": {
-        "model": string("Model", "The model these cases test; the file is named after it.", pattern=NAME_PATTERN),
-        "description": string("Description", "What these cases protect."),
-        "cases": array("Cases", "The named cases.", CASE_SCHEMA, minItems=1),
-    },
-    "required": ["model", "cases"],
-    "additionalProperties": False,
+_CASE_KEYS = {
+    "name": string("Case name", "A sentence that says what must hold, e.g. 'gift card from a day-old "
+                                "account shipping abroad is declined'.", minLength=1),
+    "description": string("Description", "Why this case matters (who asked for it, which incident)."),
 }
 
-# Which expectations (and request keys) make sense for each kind.
-KIND_EXPECTATIONS: dict[str, frozenset[str]] = {
-    "scorecard": frozenset({"decision", "score", "top_reason", "reasons", "rejected"}),
-    "segments": frozenset({"segment", "variant", "fallback", "distance", "rejected"}),
-    "ranking": frozenset({"order", "first", "above", "rejected"}),
-    "bandit": frozenset({"shares", "most_traffic"}),
-}
-KIND_REQUEST: dict[str, str | None] = {"scorecard": "inputs", "segments": "inputs", "ranking": "items", "bandit": None}
+
+def runner_of(kind: str) -> GoldenRunner:
+    """The golden-case runner of a registered kind (its folder's ``golden.py``)."""
+    return KINDS[kind].room("golden").RUNNER
+
+
+def _merged(part: str) -> dict[str, dict[str, Any]]:
+    """Every registered kind's ``expectations`` or ``request`` keys, in registry order, each titled with the
+    kinds that use it. A key two kinds share must mean the same: its fragment (title aside) must be equal."""
+    merged: dict[str, dict[str, Any]] = {}
+    users: dict[str, list[str]] = {}
+    for name in KINDS:
+        for key, fragment in getattr(runner_of(name), part).items():
+            if key in merged and dict(fragment) != merged[key]:
+                raise ValueError(f"golden case key {key!r} means different things to the {users[key][0]} and {name} "
+                                 "kinds: share one fragment (validator.gate.golden.INPUTS, REJECTED, RANGE) or "
+                                 "rename the key")
+            merged.setdefault(key, dict(fragment))
+            users.setdefault(key, []).append(name)
+    return {key: {**fragment, "title": f"{fragment['title']} ({', '.join(users[key])})"}
+            for key, fragment in merged.items()}
+
+
+def request_keys() -> tuple[str, ...]:
+    """Every key any registered kind's cases may use to make a request."""
+    return tuple(key for name in KINDS for key in runner_of(name).request)
+
+
+def golden_schema() -> dict[str, Any]:
+    """The JSON Schema of case files (config/schemas/golden.schema.json), from the registered kinds' runners."""
+    expect = obj(
+        "Expected outcome",
+        "What the model must answer for this case. Only the expectations written here are checked; which ones "
+        "apply depends on the model's kind.",
+        _merged("expectations"),
+        minProperties=1,
+    )
+    case = obj(
+        "Golden case",
+        "One named example: inputs and the outcome the model must keep.",
+        {**_CASE_KEYS, **_merged("request"), "expect": expect},
+        required=["name", "expect"],
+    )
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": "Golden cases",
+        "description": "Named cases one model must pass (tests/golden/<model>.yaml).",
+        "type": "object",
+        "properties": {
+            "model": string("Model", "The model these cases test; the file is named after it.", pattern=NAME_PATTERN),
+            "description": string("Description", "What these cases protect."),
+            "cases": array("Cases", "The named cases.", case, minItems=1),
+        },
+        "required": ["model", "cases"],
+        "additionalProperties": False,
+    }
 
 
 # --------------------------------------------------------------------------------------------------- values
@@ -323,7 +301,7 @@ def parse_file(raw: bytes, path: str) -> tuple[CaseFile | None, list[Finding]]:
     document, findings = load_bytes(raw, path)
     if document is None or has_errors(findings):
         return None, findings
-    findings = findings + schema_check.check(document, GOLDEN_SCHEMA)
+    findings = findings + schema_check.check(document, golden_schema())
     if has_errors(findings):
         return None, findings
     data = document.data
@@ -353,9 +331,9 @@ def parse_file(raw: bytes, path: str) -> tuple[CaseFile | None, list[Finding]]:
 
 
 def check_against_model(case_file: CaseFile, data: Mapping[str, Any] | None, known: Iterable[str]) -> list[Finding]:
-    """Problems a case has before it runs: the model is unknown, an expectation does not fit its kind, an
-    expected decision/segment/variant/reason/arm the model cannot emit (a typo would otherwise be a failure
-    that no weight change can fix)."""
+    """Problems a case has before it runs: the model is unknown, an expectation or request key does not fit its
+    kind, an input it does not read, and what the kind's runner checks against the model (an expected decision,
+    segment, reason or arm it cannot emit: a typo would otherwise be a failure no weight change can fix)."""
     document = case_file.document
     if data is None:
         span = document.span(("model",))
@@ -364,102 +342,40 @@ def check_against_model(case_file: CaseFile, data: Mapping[str, Any] | None, kno
                         f"no model {case_file.model!r} in the weights", hint, span.end_line, span.end_col)]
     kind_name = str(data["kind"])
     kind = KINDS[kind_name]
-    emitted = kind.outputs_emitted(data)
-    allowed = KIND_EXPECTATIONS[kind_name]
-    request_key = KIND_REQUEST[kind_name]
+    runner = runner_of(kind_name)
+    allowed = runner.expectations
+    foreign = [key for key in dict.fromkeys(request_keys()) if key not in runner.request]
     problems: list[Finding] = []
     for case in case_file.cases:
-        expect = case.data["expect"]
-        for key in expect:
+        for key in case.data["expect"]:
             if key not in allowed:
                 problems.append(case.finding(("expect", key), "golden.expectation-kind",
                                              f"{key!r} does not apply to a {kind_name} model",
                                              f"{kind_name} cases expect: {', '.join(sorted(allowed))}", at_key=True))
-        for key in ("inputs", "items", "id_key", "seed", "draws"):
-            fits = key == request_key or (key == "id_key" and request_key == "items") or \
-                (key in ("seed", "draws") and kind_name == "bandit")
-            if key in case.data and not fits:
+        for key in foreign:
+            if key in case.data:
                 problems.append(case.finding((key,), "golden.request-kind", f"{key!r} does not apply to a "
-                                             f"{kind_name} model", _request_hint(kind_name), at_key=True))
-        if request_key == "inputs" and isinstance(case.data.get("inputs"), Mapping):
+                                             f"{kind_name} model", runner.hint, at_key=True))
+        inputs = case.data.get(runner.inputs_key) if runner.inputs_key else None
+        if isinstance(inputs, Mapping):
             used = kind.inputs_used(data)
-            for name in case.data["inputs"]:
+            for name in inputs:
                 if name not in used:
-                    problems.append(case.finding(("inputs", name), "golden.input-unknown",
+                    problems.append(case.finding((runner.inputs_key, name), "golden.input-unknown",
                                                  f"model {case_file.model!r} reads no input {name!r}",
                                                  did_you_mean(name, used) or f"it reads: {', '.join(sorted(used))}",
                                                  at_key=True))
-        if request_key and request_key not in case.data:
-            problems.append(case.finding((), "golden.request-missing",
-                                         f"a {kind_name} case needs {request_key!r}", _request_hint(kind_name)))
-        for key, field_name in (("decision", "decisions"), ("segment", "segments"), ("variant", "variants"),
-                                ("most_traffic", "variants"), ("top_reason", "reasons")):
-            value = expect.get(key)
-            if key in allowed and isinstance(value, str):
-                problems.extend(_known_value(case, ("expect", key), value, emitted.get(field_name, {}), field_name))
-        if "reasons" in allowed:
-            for i, code in enumerate(expect.get("reasons") or ()):
-                problems.extend(_known_value(case, ("expect", "reasons", i), code, emitted.get("reasons", {}),
-                                             "reasons"))
-        if "shares" in allowed:
-            for arm in expect.get("shares") or {}:
-                problems.extend(_known_value(case, ("expect", "shares", arm), arm, emitted.get("variants", {}),
-                                             "variants", at_key=True))
-        for key in ("score", "distance"):
-            problems.extend(_range_order(case, ("expect", key), expect.get(key)))
-        for arm, bounds in (expect.get("shares") or {}).items():
-            problems.extend(_range_order(case, ("expect", "shares", arm), bounds))
-        if kind_name == "ranking" and "items" in case.data:
-            problems.extend(_known_ids(case))
+        for key in runner.required:
+            if key not in case.data:
+                problems.append(case.finding((), "golden.request-missing", f"a {kind_name} case needs {key!r}",
+                                             runner.hint))
+        if runner.check is not None:
+            problems.extend(_finding(case, m) for m in runner.check(data, case.data))
     return problems
 
 
-def _request_hint(kind_name: str) -> str:
-    return {
-        "scorecard": "a scorecard case gives inputs: {input: value, ...}",
-        "segments": "a segments case gives inputs: {input: value, ...}",
-        "ranking": "a ranking case gives items: [{item_id: ..., input: value, ...}, ...] and optionally id_key",
-        "bandit": "a bandit case gives optionally seed: and draws: (no inputs; a bandit reads none)",
-    }[kind_name]
-
-
-def _known_value(case: Case, where: tuple, value: str, options: Mapping[str, Any], what: str,
-                 at_key: bool = False) -> list[Finding]:
-    if value in options:
-        return []
-    hint = did_you_mean(value, options) or (f"the model's {what}: {', '.join(options)}" if options
-                                            else f"the model has no {what}")
-    return [case.finding(where, "golden.expectation-unknown", f"the model cannot emit {value!r} ({what})", hint,
-                         at_key=at_key)]
-
-
-def _range_order(case: Case, where: tuple, bounds: Any) -> list[Finding]:
-    if isinstance(bounds, dict) and "min" in bounds and "max" in bounds and bounds["min"] > bounds["max"]:
-        return [case.finding(where, "golden.range-order", f"min {bounds['min']} is above max {bounds['max']}",
-                             "swap them")]
-    return []
-
-
-def _known_ids(case: Case) -> list[Finding]:
-    id_key = case.data.get("id_key", "item_id")
-    ids = [item.get(id_key) for item in case.data["items"]]
-    problems = []
-    if len(set(map(repr, ids))) != len(ids):
-        problems.append(case.finding(("items",), "golden.item-ids",
-                                     f"the items' {id_key!r} values are not unique (or missing): {ids}",
-                                     f"give every item a distinct {id_key}"))
-        return problems
-    expect = case.data["expect"]
-    wanted: list[tuple[tuple, Any]] = [(("expect", "order", i), v) for i, v in enumerate(expect.get("order") or ())]
-    if "first" in expect:
-        wanted.append((("expect", "first"), expect["first"]))
-    for i, pair in enumerate(expect.get("above") or ()):
-        wanted.extend(((("expect", "above", i, j), v) for j, v in enumerate(pair)))
-    for where, value in wanted:
-        if value not in ids:
-            problems.append(case.finding(where, "golden.item-ids", f"no item has {id_key} {value!r}",
-                                         did_you_mean(str(value), map(str, ids)) or f"items: {ids}"))
-    return problems
+def _finding(case: Case, mismatch: Mismatch) -> Finding:
+    return case.finding(mismatch.where, mismatch.rule, mismatch.message, mismatch.hint, at_key=mismatch.at_key)
 
 
 def load_case_files(source: Source, settings: Settings) -> tuple[list[CaseFile], list[str], list[Finding]]:
@@ -481,44 +397,12 @@ def load_case_files(source: Source, settings: Settings) -> tuple[list[CaseFile],
 # ----------------------------------------------------------------------------------------------------- run
 
 
-def _fmt(x: Any) -> str:
-    if isinstance(x, float):
-        return f"{x:.4g}"
-    return repr(x)
-
-
-def _in_range(value: float, bounds: Mapping[str, float]) -> bool:
-    return (bounds.get("min", -math.inf) <= value <= bounds.get("max", math.inf))
-
-
-def _range_text(bounds: Mapping[str, float]) -> str:
-    if "min" in bounds and "max" in bounds:
-        return f"between {_fmt(bounds['min'])} and {_fmt(bounds['max'])}"
-    return f">= {_fmt(bounds['min'])}" if "min" in bounds else f"<= {_fmt(bounds['max'])}"
-
-
 def run_case(case: Case, evaluator: Any) -> CaseOutcome:
     """Evaluate one case with the compiled model and compare every expectation; never raises for a bad answer."""
     expect = case.data["expect"]
-    kind = evaluator.kind
+    runner = runner_of(evaluator.kind)
     try:
-        if kind == "scorecard":
-            result = evaluator.score(case.data.get("inputs") or {})
-            got: dict[str, Any] = {"decision": result.decision, "score": result.value, "reasons": list(result.reasons)}
-        elif kind == "segments":
-            result = evaluator.assign(case.data.get("inputs") or {})
-            got = {"segment": result.segment, "variant": result.variant, "fallback": result.fallback,
-                   "distance": result.distance}
-        elif kind == "ranking":
-            id_key = case.data.get("id_key", "item_id")
-            result = evaluator.rank(case.data.get("items") or [])
-            got = {"order": result.ids(id_key)}
-        elif kind == "bandit":
-            shares = evaluator.expected_shares(int(case.data.get("draws", DEFAULT_DRAWS)), int(case.data.get("seed", 0)))
-            arms = set(evaluator.arms)
-            got = {"shares": shares, "most_traffic": max((a for a in shares if a in arms), key=shares.__getitem__)}
-        else:  # pragma: no cover - check_against_model refuses unknown kinds first
-            raise ModelError(f"no golden runner for kind {kind!r}")
+        got = runner.run(evaluator, case.data)
     except InputError as exc:
         got = {"rejected": exc.input_name, "error": str(exc)}
         if "rejected" in expect:
@@ -527,68 +411,21 @@ def run_case(case: Case, evaluator: Any) -> CaseOutcome:
             return CaseOutcome(case, (case.finding(("expect", "rejected"), "golden.rejected",
                                                    f"expected input {expect['rejected']!r} to be refused, "
                                                    f"got: {exc}"),), got)
-        where = ("inputs",) if "inputs" in case.data else ("items",)
-        if where == ("inputs",) and isinstance(case.data["inputs"], Mapping) and exc.input_name in case.data["inputs"]:
-            where = ("inputs", exc.input_name)  # point at the offending value, not the block
+        where: tuple = next(((key,) for key in runner.request if key in case.data), ())
+        inputs = case.data.get(runner.inputs_key) if runner.inputs_key else None
+        if isinstance(inputs, Mapping) and exc.input_name in inputs:
+            where = (runner.inputs_key, exc.input_name)  # point at the offending value, not the block
         return CaseOutcome(case, (case.finding(where,
                                                "golden.input-error", f"the model refused the inputs: {exc}",
                                                "fix the case's inputs, or expect `rejected: <input>` if the "
                                                "model must refuse them"),), got)
-    failures = list(_compare(case, expect, got))
-    return CaseOutcome(case, tuple(failures), got)
-
-
-def _compare(case: Case, expect: Mapping[str, Any], got: Mapping[str, Any]) -> Iterable[Finding]:
-    def fail(key: str, message: str, where: tuple | None = None) -> Finding:
-        return case.finding(where or ("expect", key), f"golden.{key}", message)
-
-    context = ""
-    if "decision" in got:
-        reasons = ", ".join(got["reasons"]) or "none"
-        context = f" (score {_fmt(got['score'])}, decision {got['decision']!r}, reasons {reasons})"
-    elif "segment" in got:
-        context = f" (segment {got['segment']!r}, distance {_fmt(got['distance'])})"
+    failures: list[Finding] = []
     if "rejected" in expect:
-        yield fail("rejected", f"expected input {expect['rejected']!r} to be refused, but the model answered{context}")
-    if "decision" in expect and got.get("decision") != expect["decision"]:
-        yield fail("decision", f"expected decision {expect['decision']!r}, got {got['decision']!r}{context}")
-    if "score" in expect and not _in_range(got["score"], expect["score"]):
-        yield fail("score", f"expected score {_range_text(expect['score'])}, got {_fmt(got['score'])}{context}")
-    if "top_reason" in expect:
-        top = got["reasons"][0] if got.get("reasons") else None
-        if top != expect["top_reason"]:
-            yield fail("top_reason", f"expected top reason {expect['top_reason']!r}, got {top!r}{context}")
-    if "reasons" in expect and list(expect["reasons"]) != list(got["reasons"]):
-        yield fail("reasons", f"expected reasons {expect['reasons']}, got {got['reasons']}{context}")
-    for key in ("segment", "variant", "fallback"):
-        if key in expect and got.get(key) != expect[key]:
-            yield fail(key, f"expected {key} {expect[key]!r}, got {got[key]!r}{context}")
-    if "distance" in expect and not _in_range(got["distance"], expect["distance"]):
-        yield fail("distance", f"expected distance {_range_text(expect['distance'])}, got {_fmt(got['distance'])}{context}")
-    if "order" in got:
-        order = got["order"]
-        if "order" in expect and order[: len(expect["order"])] != list(expect["order"]):
-            yield fail("order", f"expected the ranking to start {list(expect['order'])}, got "
-                                f"{order[: max(len(expect['order']), 3)]}")
-        if "first" in expect and order and order[0] != expect["first"]:
-            yield fail("first", f"expected {expect['first']!r} first, got {order[0]!r} (order {order[:5]})")
-        for i, (higher, lower) in enumerate(expect.get("above") or ()):
-            if order.index(higher) > order.index(lower):
-                yield fail("above", f"expected {higher!r} above {lower!r}, got {higher!r} at rank "
-                                    f"{order.index(higher) + 1} and {lower!r} at rank {order.index(lower) + 1}",
-                           ("expect", "above", i))
-    if "shares" in got:
-        shares = got["shares"]
-        for arm, bounds in (expect.get("shares") or {}).items():
-            share = shares.get(arm, 0.0)
-            if not _in_range(share, bounds):
-                yield fail("shares", f"expected {arm!r} to get a share {_range_text(bounds)}, got {share:.4f}",
-                           ("expect", "shares", arm))
-        if "most_traffic" in expect and got["most_traffic"] != expect["most_traffic"]:
-            ranked = sorted(shares.items(), key=lambda kv: -kv[1])[:3]
-            text = ", ".join(f"{a} {s:.1%}" for a, s in ranked)
-            yield fail("most_traffic", f"expected {expect['most_traffic']!r} to get the most traffic, got "
-                                       f"{got['most_traffic']!r} ({text})")
+        failures.append(case.finding(("expect", "rejected"), "golden.rejected",
+                                     f"expected input {expect['rejected']!r} to be refused, but the model "
+                                     f"answered{runner.describe(got)}"))
+    failures.extend(_finding(case, m) for m in runner.compare(expect, got))
+    return CaseOutcome(case, tuple(failures), got)
 
 
 class ModelPool:

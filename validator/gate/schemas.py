@@ -16,9 +16,9 @@ from validator.kinds.contract_schema import CONTRACT_SCHEMA
 def all_schemas() -> dict[str, dict[str, Any]]:
     schemas = {f"{name}.schema.json": kind.schema for name, kind in sorted(KINDS.items())}
     schemas["contract.schema.json"] = CONTRACT_SCHEMA
-    from validator.gate.golden import GOLDEN_SCHEMA  # golden cases are the gate's, not the runtime's
+    from validator.gate.golden import golden_schema  # golden cases are the gate's, not the runtime's
 
-    schemas["golden.schema.json"] = GOLDEN_SCHEMA
+    schemas["golden.schema.json"] = golden_schema()
     from validator.gate.settings_schema import SETTINGS_SCHEMA
 
     schemas["settings.schema.json"] = SETTINGS_SCHEMA
