@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import git
+
 from validator.gate.check import compare
 from validator.gate.diff import Change, diff_data, render_value
-
-from conftest import git
 
 
 def by_label(changes: list[Change]) -> dict[str, Change]:

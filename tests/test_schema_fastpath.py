@@ -12,18 +12,23 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from validator.gate.schema_check import is_valid, validator_for
 from validator.kinds import KINDS
 from validator.kinds.contract_schema import CONTRACT_SCHEMA
-from validator.gate.schema_check import is_valid, validator_for
 
 PROJECT = Path(__file__).resolve().parents[1]
 EXAMPLES = [
     (yaml.safe_load(p.read_text(encoding="utf-8")), None) for p in sorted((PROJECT / "weights").glob("*.yaml"))
-] + [(yaml.safe_load(p.read_text(encoding="utf-8")), CONTRACT_SCHEMA) for p in sorted((PROJECT / "config" / "contracts").glob("*.yaml"))]
+] + [
+    (yaml.safe_load(p.read_text(encoding="utf-8")), CONTRACT_SCHEMA)
+    for p in sorted((PROJECT / "config" / "contracts").glob("*.yaml"))
+]
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-2, 2) | st.sampled_from(["", "x", "approve", "log1p", "Bad Name"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["weight", "name", "min", "x"]), inner, max_size=3),
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-2, 2)
+    | st.sampled_from(["", "x", "approve", "log1p", "Bad Name"]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["weight", "name", "min", "x"]), inner, max_size=3),
     max_leaves=6,
 )
 
@@ -57,7 +62,8 @@ def test_fast_path_agrees_with_jsonschema(index, data):
         elif action == "delete":
             del parent[target[-1]]
         elif isinstance(parent[target[-1]], dict):
-            parent[target[-1]][data.draw(st.sampled_from(["wieght", "bounds", "extra", "reason"]))] = data.draw(json_values)
+            key = data.draw(st.sampled_from(["wieght", "bounds", "extra", "reason"]))
+            parent[target[-1]][key] = data.draw(json_values)
     slow = not any(True for _ in validator_for(schema).iter_errors(doc))
     assert is_valid(doc, schema) == slow
 

@@ -1,8 +1,6 @@
 """The gate as a library: what it accepts, what it refuses, and that it evaluates what it validated."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from validator.api import ValidationFailed, load_models, validate_paths
@@ -42,7 +40,7 @@ def test_unknown_key_suggests_the_close_one(repo):
     result = validate_paths(repo)
     hit = next(f for f in result.findings if f.rule == "schema.unknown-key")
     assert "did you mean 'intercept'" in hit.hint
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if l.startswith("intercept:"))
+    line = next(i for i, text_line in enumerate(text.splitlines(), 1) if text_line.startswith("intercept:"))
     assert (hit.line, hit.col) == (line, 1)
 
 

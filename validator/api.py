@@ -5,10 +5,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from validator.gate.findings import Finding
-from validator.kinds import compile_model
 from validator.gate.settings import SETTINGS_FILE, check_settings, find_root
 from validator.gate.sources import GitRevision, Source, SourceError, WorkTree
 from validator.gate.validate import ValidationResult, select_paths, validate
+from validator.kinds import compile_model
 
 
 class ValidationFailed(Exception):

@@ -9,13 +9,12 @@ internal error (one line on screen, the traceback in a log file).
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import click
 

@@ -20,9 +20,9 @@ from validator.cli.app import EXIT_FAILED, EXIT_OK, EnvironmentProblem, _root, _
 def validate(paths: Sequence[str], fmt: str | None, rev: str | None, root: str | None) -> int:
     """Check model files and contracts: YAML, schema, semantic rules, the app contract."""
     from validator.api import validate_paths
-    from validator.report.findings import REPORTERS, default_format
     from validator.gate.settings import SettingsError
     from validator.gate.sources import SourceError
+    from validator.report.findings import REPORTERS, default_format
 
     repo = _root(root)
     relative = []
@@ -55,9 +55,9 @@ def evaluate(model: str, inputs: str, root: str | None) -> int:
     model takes {"seed": N} (or nothing).
     """
     from validator.api import ValidationFailed, load_models
-    from validator.kinds import KINDS, InputError
     from validator.gate.settings import SettingsError
     from validator.gate.sources import SourceError
+    from validator.kinds import KINDS, InputError
 
     repo = _root(root)
     try:

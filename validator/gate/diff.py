@@ -126,7 +126,8 @@ def _identity(items: list) -> str | None:
         return None
     for key in IDENTITY_KEYS:
         values = [i.get(key) for i in items]
-        if all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values) and len(set(values)) == len(values):
+        if (all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values)
+                and len(set(values)) == len(values)):
             return key
     return None
 
@@ -253,8 +254,9 @@ def _diff_file(path: str, base: Side, head: Side, is_contract: bool, kinds: Mapp
         return DocumentDiff(name, kind, path, "unchanged")
     if base_doc is None or head_doc is None:
         # One side does not parse: the text changed, but there is no structure to compare.
-        return DocumentDiff(name, kind, path, "changed", (Change((), "(file)", "changed", "unparsable" if base_doc is None
-                                                                 else "parsed", "unparsable" if head_doc is None
-                                                                 else "parsed", 1, 1),), True)
+        base_state = "unparsable" if base_doc is None else "parsed"
+        head_state = "unparsable" if head_doc is None else "parsed"
+        return DocumentDiff(name, kind, path, "changed",
+                            (Change((), "(file)", "changed", base_state, head_state, 1, 1),), True)
     changes = tuple(_positioned(c, head_doc, base_doc) for c in diff_data(base_doc.data, head_doc.data))
     return DocumentDiff(name, kind, path, "changed" if changes else "unchanged", changes, True)

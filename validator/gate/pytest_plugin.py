@@ -13,9 +13,12 @@ plugin with ``pytest -p no:weights``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator, cast
+from typing import TYPE_CHECKING, Any, Iterator, cast
 
 import pytest
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
 
 _STATE_KEY = pytest.StashKey[dict]()
 
@@ -106,7 +109,7 @@ class GoldenFileProblem(pytest.Item):
         if has_errors(self.findings):
             raise GoldenCaseFailed(self.findings)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         from validator.gate.golden import GoldenCaseFailed
 
         if isinstance(excinfo.value, GoldenCaseFailed):
@@ -133,7 +136,7 @@ class GoldenItem(pytest.Item):
         if not outcome.passed:
             raise GoldenCaseFailed(outcome.failures)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         from validator.gate.golden import GoldenCaseFailed
 
         if isinstance(excinfo.value, GoldenCaseFailed):

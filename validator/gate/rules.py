@@ -82,7 +82,9 @@ class Rule:
         yield from self.check(ctx)
 
 
-def rule(rule_id: str, severity: Severity = Severity.ERROR, kinds: Iterable[str] | None = None) -> Callable[[Check], Rule]:
+def rule(
+    rule_id: str, severity: Severity = Severity.ERROR, kinds: Iterable[str] | None = None
+) -> Callable[[Check], Rule]:
     """Declare a rule; the module lists it in its ``RULES`` tuple (one explicit registry, no import magic)."""
 
     def wrap(check: Check) -> Rule:

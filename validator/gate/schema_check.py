@@ -16,7 +16,8 @@ from validator.gate.rules import did_you_mean
 from validator.gate.yamlload import Document
 from validator.kinds.schema_parts import NAME_PATTERN
 
-_JSON_TYPES = {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number", float: "a number", type(None): "nothing (null)"}
+_JSON_TYPES = {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number", float: "a number",
+               type(None): "nothing (null)"}
 
 
 _VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
@@ -99,6 +100,7 @@ def _findings(document: Document, error: ValidationError, name_keys: bool = Fals
     path = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     kind = error.validator
+    expected_value: Any = error.validator_value  # the keyword's value in the schema (a list for enum, ...)
     at_key = False
     hint = ""
     if kind == "additionalProperties":
@@ -107,31 +109,32 @@ def _findings(document: Document, error: ValidationError, name_keys: bool = Fals
         for extra in extras:
             suggestion = did_you_mean(extra, allowed)
             yield _finding(
-                document, path + (extra,), True, "schema.unknown-key", f"{_dotted(path, name_keys)}unknown key {extra!r}",
+                document, path + (extra,), True, "schema.unknown-key",
+                f"{_dotted(path, name_keys)}unknown key {extra!r}",
                 suggestion or (f"allowed keys here: {', '.join(allowed)}" if allowed else "remove it"),
             )
         return
     if kind == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else str(error.validator_value)
+        missing = error.message.split("'")[1] if "'" in error.message else str(expected_value)
         sub = (schema.get("properties") or {}).get(missing, {})
         rule, message = "schema.missing-key", f"{_dotted(path, name_keys)}missing required key {missing!r}"
         hint = f"add {missing}: ({sub.get('title', '')}: {sub.get('description', '')})" if sub else f"add {missing}:"
         at_key = True
     elif kind == "enum":
-        options = [str(o) for o in error.validator_value]
+        options = [str(o) for o in expected_value]
         rule = "schema.enum"
         message = f"{error.instance!r} is not one of: {', '.join(options)}"
         hint = did_you_mean(str(error.instance), options)
     elif kind == "const":
-        rule, message = "schema.const", f"must be {error.validator_value!r}, got {error.instance!r}"
+        rule, message = "schema.const", f"must be {expected_value!r}, got {error.instance!r}"
     elif kind == "type":
-        expected = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        expected = expected_value if isinstance(expected_value, str) else " or ".join(expected_value)
         rule, message = "schema.type", f"expected {expected}, got {_describe(error.instance)}"
         if isinstance(error.instance, str) and expected in ("number", "integer"):
             hint = "write the number without quotes"
     elif kind == "pattern":
-        rule, message = "schema.pattern", f"{error.instance!r} does not match {error.validator_value!r}"
-        if error.validator_value == NAME_PATTERN:  # other patterns (a channel, a file type) explain themselves
+        rule, message = "schema.pattern", f"{error.instance!r} does not match {expected_value!r}"
+        if expected_value == NAME_PATTERN:  # other patterns (a channel, a file type) explain themselves
             hint = "names are lower_snake_case: start with a letter, then letters, digits and _"
     else:
         rule, message = f"schema.{kind}", error.message

@@ -70,7 +70,7 @@ def expiry_order(ctx: RuleContext) -> Iterator[Problem]:
     if not isinstance(given, dict):
         return
     days = {role: given.get(role, EXPIRY_DEFAULTS[role]) for role in EXPIRY_ORDER}
-    for shorter, longer in zip(EXPIRY_ORDER, EXPIRY_ORDER[1:]):
+    for shorter, longer in zip(EXPIRY_ORDER, EXPIRY_ORDER[1:], strict=False):
         if days[shorter] <= days[longer]:
             continue
         # Point at the value the file sets; when both are set, at the shorter-lived role, which is the usual slip.

@@ -108,8 +108,9 @@ SETTINGS_SCHEMA: dict[str, Any] = {
     "properties": {
         "weights_dir": _folder("Models folder", "weights", "One model per file, as analysts edit them."),
         "contracts_dir": _folder("Contracts folder", "config/contracts", "One app contract per file."),
-        "schemas_dir": _folder("Schemas folder", "config/schemas", "Where weights schemas writes the JSON Schemas "
-                               "that editors read; weights new points the yaml-language-server line of new files there."),
+        "schemas_dir": _folder("Schemas folder", "config/schemas",
+                               "Where weights schemas writes the JSON Schemas that editors read; weights new points "
+                               "the yaml-language-server line of new files there."),
         "golden_dir": _folder("Golden cases folder", "tests/golden", "One file of golden cases per model; weights "
                               "test and pytest run them."),
         "limits": _LIMITS,

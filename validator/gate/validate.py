@@ -12,14 +12,14 @@ from typing import Any, Iterable, Sequence
 
 from validator.gate import schema_check
 from validator.gate.findings import Finding, Severity, has_errors, sort_findings
-from validator.kinds import KINDS, ModelError
-from validator.kinds.contract import Contract
-from validator.kinds.contract_schema import CONTRACT_SCHEMA
 from validator.gate.rule_registry import ALL_RULES, RuleContext
 from validator.gate.rules import did_you_mean
 from validator.gate.settings import SETTINGS_FILE, Settings, check_settings, load_settings
 from validator.gate.sources import Source
 from validator.gate.yamlload import Document, load_bytes
+from validator.kinds import KINDS, ModelError
+from validator.kinds.contract import Contract
+from validator.kinds.contract_schema import CONTRACT_SCHEMA
 
 
 @dataclass
@@ -58,7 +58,8 @@ def _run_rules(document: Document, kind_name: str, ctx: RuleContext) -> list[Fin
             continue
         for problem in rule.run(ctx):
             line, col, end_line, end_col = _position(document, problem.path, problem.at_key)
-            out.append(Finding(document.path, line, col, rule.severity, rule.id, problem.message, problem.hint, end_line, end_col))
+            out.append(Finding(document.path, line, col, rule.severity, rule.id, problem.message, problem.hint,
+                               end_line, end_col))
     return out
 
 
@@ -118,7 +119,7 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
     # Models.
     model_docs: dict[str, tuple[Document, str]] = {}
     model_paths: dict[str, str] = {}
-    model_contracts: dict[str, str] = {}
+    model_contracts: dict[str, str | None] = {}  # None: the file names no contract (its own finding)
     seen_names: dict[str, str] = {}
     # Files present by name, loadable or not: a broken file has findings of its own and must not also be
     # reported as missing by the contracts that list it.
@@ -130,7 +131,8 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
         data = document.data
         if not isinstance(data, dict):
             findings.append(_finding(document, (), False, "schema.type",
-                                     "a model file is a mapping that starts with kind: and name:", "see weights/fraud_risk.yaml"))
+                                     "a model file is a mapping that starts with kind: and name:",
+                                     "see weights/fraud_risk.yaml"))
             continue
         kind_name = data.get("kind")
         if kind_name not in KINDS:
@@ -150,7 +152,8 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
         name = data["name"]
         if name in seen_names:
             findings.append(_finding(document, ("name",), False, "model.unique-names",
-                                     f"model name {name!r} is also used by {seen_names[name]}", "model names are unique"))
+                                     f"model name {name!r} is also used by {seen_names[name]}",
+                                     "model names are unique"))
             continue
         seen_names[name] = path
         contract = contracts.get(data["contract"])
@@ -168,7 +171,8 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
         try:
             kind.compile(data, contract)  # proves it evaluable; code generation is left to apps (see compile_model)
         except ModelError as exc:
-            findings.append(_finding(document, (), False, "model.compile", str(exc), "fix the model so it can be evaluated"))
+            findings.append(_finding(document, (), False, "model.compile", str(exc),
+                                     "fix the model so it can be evaluated"))
             continue
         model_docs[name] = (document, kind_name)
         model_paths[name] = path

@@ -13,8 +13,8 @@ from __future__ import annotations
 import gc
 import math
 import re
-from decimal import Decimal
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -99,8 +99,8 @@ class _Builder:
         self.text = text
         self.max_depth = max_depth
         self.findings: list[Finding] = []
-        self.values: dict[Path, Span] = {}
-        self.keys: dict[Path, Span] = {}
+        self.values: dict[Path, tuple[int, int, int, int]] = {}
+        self.keys: dict[Path, tuple[int, int, int, int]] = {}
         self.seen: set[int] = set()
 
     def error(self, node: Node, rule: str, message: str, hint: str = "") -> None:
@@ -142,7 +142,8 @@ class _Builder:
             if key in first_seen:
                 first = first_seen[key].start_mark
                 self.error(key_node, "yaml.duplicate-key",
-                           f"duplicate key {key!r} (first defined at line {first.line + 1}); YAML keeps only the last one",
+                           f"duplicate key {key!r} (first defined at line {first.line + 1}); "
+                           "YAML keeps only the last one",
                            "remove one of them, or merge their contents")
                 continue
             first_seen[key] = key_node
@@ -271,7 +272,9 @@ def _position_of(offset: int, raw: bytes) -> tuple[int, int]:
     return line, col
 
 
-def load_bytes(raw: bytes, path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH) -> tuple[Document | None, list[Finding]]:
+def load_bytes(
+    raw: bytes, path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
+) -> tuple[Document | None, list[Finding]]:
     """Parse ``raw`` into a Document, or return None with the findings that explain why not.
 
     Findings that do not stop construction (a YAML 1.1 boolean, say) come back beside the document.
