@@ -1,5 +1,6 @@
 """Hypothesis strategies shared by the vectorized property tests: random models of each kind, their
-contracts, and request rows that exercise every input policy (missing, NaN, infinite, out of range, edges)."""
+contracts, request rows that exercise every input policy (missing, NaN, infinite, out of range, edges), and
+numbers placed at and within a few ulps of a threshold (``nudge``, ``ULPS``)."""
 from __future__ import annotations
 
 import math
@@ -11,6 +12,20 @@ from validator.kinds.contract import Contract
 
 NUMBERS = ("amount", "age", "count")
 LEVELS = ("card", "paypal", "invoice", "gift_card")
+
+# How far from a threshold the boundary tests put a value: on it, and up to 4 ulps either side.
+ULPS = st.integers(-4, 4)
+# How far off libm's a SIMD-like stand-in for exp/log1p/sqrt is (0: not at all, as on many CPUs).
+SIMD_ULPS = st.sampled_from([0, 1, -1, 2, -3])
+
+
+def nudge(x: float, ulps: int) -> float:
+    """``x`` moved by ``ulps`` units in the last place (``math.nextafter`` steps; negative: down)."""
+    direction = math.inf if ulps > 0 else -math.inf
+    for _ in range(abs(ulps)):
+        x = math.nextafter(x, direction)
+    return x
+
 
 finite = st.floats(min_value=-50, max_value=50, allow_nan=False, allow_infinity=False)
 weight = st.one_of(st.floats(min_value=-3, max_value=3, allow_nan=False), st.sampled_from([0.0, 0.5, -1.25, 1.0]))
@@ -52,7 +67,8 @@ def policies(draw: Any, types: dict[str, str]) -> dict[str, Any]:
 
 @st.composite
 def bins(draw: Any) -> list[dict[str, Any]]:
-    edges = sorted(set(draw(st.lists(st.sampled_from([-5.0, 0.0, 1.0, 2.5, 7.0, 15.0, 30.0, 60.0]), min_size=1, max_size=6))))
+    candidates = st.sampled_from([-5.0, 0.0, 1.0, 2.5, 7.0, 15.0, 30.0, 60.0])
+    edges = sorted(set(draw(st.lists(candidates, min_size=1, max_size=6))))
     out = []
     k = 0
     while k < len(edges) - 1:

@@ -6,24 +6,29 @@ each boost in file order with exactly the arithmetic the generated code writes (
 ``s * m``). Items then sort by score descending, the tie-break keys in turn, and the app's order (the row
 order of the dataset) last — one ``lexsort`` over all groups at once.
 
-A request (query group) with one refused item is refused as a whole, as ``rank()`` raises. Scores that
-could differ by an ulp (numpy's log1p against libm's) matter only where two items of a group are that close:
-such groups are ranked again by the scalar evaluator, so orders agree exactly.
+A request (query group) with one refused item is refused as a whole, as ``rank()`` raises. Scores that went
+through a transform (numpy's log1p, and to be safe sqrt, against libm's) may be ulps off the scalar's; that
+matters only where two items of a group are within rounding of each other, an exact tie included (the
+scalar's scores may not tie): such groups are ranked again by the scalar evaluator, so orders agree exactly
+on any processor. Boost conditions and tie-break keys compare the inputs themselves, which are exact.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
-from validator.kinds.ranking import evaluator as scalar_kind
 from validator.kinds.base import InputError
-from validator.kinds.contract import Contract
 from validator.kinds.columns import Column, Read, read_column, row_of, text_member
+from validator.kinds.contract import Contract
+from validator.kinds.ranking import evaluator as scalar_kind
 
 NEAR = 1e-9  # see validator.kinds.scorecard.vectorized.NEAR
+# The transforms, by name so a test can stand in a SIMD-like implementation that is ulps off libm's.
+_log1p, _sqrt = np.log1p, np.sqrt
 _NUMBER, _BOOLEAN, _TEXT = 0, 1, 2
 _LOG1P = 1
 _EQUALS, _IN, _RANGE = 0, 1, 2
@@ -69,10 +74,20 @@ class VectorRanking:
 
     def score(self, columns: Mapping[str, Column]) -> tuple[np.ndarray, np.ndarray, list[Read]]:
         """Every row's final score, the rows refused, and the inputs after their policy."""
+        scores, rejected, reads, _, _ = self._score(columns)
+        return scores, rejected, reads
+
+    def _score(
+        self, columns: Mapping[str, Column]
+    ) -> tuple[np.ndarray, np.ndarray, list[Read], np.ndarray, np.ndarray]:
+        """``score()``, plus per row the size of what was summed (the scale of rounding differences) and
+        whether a transform that may be ulps off libm's went into the score."""
         n = len(next(iter(columns.values()))) if columns else 0
         rejected = np.zeros(n, dtype=bool)
         reads = self._reads(columns, rejected)
         s = np.zeros(n, dtype=np.float64)
+        size = np.zeros(n, dtype=np.float64)
+        inexact = np.zeros(n, dtype=bool)
         with np.errstate(over="ignore", invalid="ignore"):
             for index, weight, code, _ in self.scalar._features:
                 x = reads[index].values
@@ -81,8 +96,12 @@ class VectorRanking:
                     if negative.any():
                         rejected |= negative
                         x = np.where(negative, 0.0, x)
-                    x = np.log1p(x) if code == _LOG1P else np.sqrt(x)
-                s = s + weight * x
+                    if weight:
+                        inexact |= x != 0.0  # f(0) is exactly 0 for log1p and sqrt everywhere
+                    x = _log1p(x) if code == _LOG1P else _sqrt(x)
+                term = weight * x
+                s = s + term
+                size = size + np.abs(term)
             for index, op, a, b, multiply, add, _ in self.scalar._boosts:
                 read = reads[index]
                 x = read.values
@@ -99,8 +118,9 @@ class VectorRanking:
                 else:
                     boosted = s * multiply
                 s = np.where(hit, boosted, s)
+                size = np.where(hit, size * abs(multiply) + abs(add), size)
         rejected |= ~np.isfinite(s)
-        return s, rejected, reads
+        return s, rejected, reads, size, inexact
 
     def _key_columns(self, reads: list[Read]) -> list[np.ndarray]:
         """Each tie-break key as a number that sorts ascending the way the scalar sorts it."""
@@ -120,7 +140,7 @@ class VectorRanking:
 
     def rank(self, columns: Mapping[str, Column], groups: np.ndarray, *, exact: bool = True) -> RankBatch:
         """Rank the rows of each group (adjacent rows with equal ``groups``) as ``rank()`` ranks one request."""
-        scores, rejected, reads = self.score(columns)
+        scores, rejected, reads, size, inexact = self._score(columns)
         n = len(scores)
         starts = group_starts(groups)
         group_index = np.zeros(n, dtype=np.intp)
@@ -139,12 +159,17 @@ class VectorRanking:
         ranks[order] = position - starts[group_index[order]] + 1 if n else position
         rescored = 0
         if exact and n:
-            # adjacent items (in the new order) of one group whose scores are within rounding of each other
+            # Adjacent items (in the new order) of one group whose scores are within rounding of each other,
+            # relative to the size of what was summed: the transforms' ulps could close or reverse that gap. An
+            # exact tie counts too when a transform went into either score (the scalar's may not tie); an exact
+            # tie of two scores made without one is the scalar's own tie, bit for bit.
             ordered = safe[order]
             same_group = group_index[order][1:] == group_index[order][:-1]
             gap = np.abs(ordered[1:] - ordered[:-1])
-            tolerance = NEAR * (1.0 + np.maximum(np.abs(ordered[1:]), np.abs(ordered[:-1])))
-            close = same_group & (gap <= tolerance) & (gap > 0)
+            ordered_size = np.where(np.isfinite(size[order]), size[order], 0.0)
+            tolerance = NEAR * (1.0 + np.maximum(ordered_size[1:], ordered_size[:-1]))
+            loose = inexact[order]
+            close = same_group & (gap <= tolerance) & ((gap > 0) | loose[1:] | loose[:-1])
             suspects = np.unique(group_index[order][1:][close])
             suspects = suspects[~bad_group[suspects]]
             names = [name for name, *_ in self._inputs]

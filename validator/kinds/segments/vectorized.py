@@ -2,24 +2,30 @@
 
 It reads the scalar ``compile()``'s folded features (center, sqrt(weight)/scale) and pre-multiplied
 centroids, so both forms measure the same space. The scalar measures with ``math.dist`` (an accurately
-rounded norm); numpy's ``sqrt(sum(d**2))`` can differ in the last bits. That only matters when two
-centroids are (nearly) equally far, or the nearest is (nearly) at ``max_distance``: those rows are assigned
-again by the scalar evaluator, so assignments agree exactly and distances to 1e-12 relative.
+rounded norm); numpy's ``sqrt(sum(d**2))`` can differ in the last bits, and so can numpy's log1p (and, to be
+safe, sqrt) transforms from libm's. That only matters when two centroids are (nearly) equally far, an exact
+tie included, or the nearest is (nearly) at ``max_distance``. "Nearly" is relative to the size of the
+coordinates that went into the distance (a transformed value far from its center carries rounding of its own
+size into a small distance): those rows are assigned again by the scalar evaluator, so assignments agree
+exactly on any processor and distances to a tolerance.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
-from validator.kinds.segments import evaluator as scalar_kind
 from validator.kinds.base import InputError
-from validator.kinds.contract import Contract
 from validator.kinds.columns import Column, read_column, row_of
+from validator.kinds.contract import Contract
+from validator.kinds.segments import evaluator as scalar_kind
 
 NEAR = 1e-9  # see validator.kinds.scorecard.vectorized.NEAR
+# The transforms, by name so a test can stand in a SIMD-like implementation that is ulps off libm's.
+_log1p, _sqrt = np.log1p, np.sqrt
 _LOG1P, _SQRT = 1, 2
 # Beyond this a squared difference could overflow where math.dist (which scales first) does not.
 _HUGE = 1e150
@@ -67,6 +73,8 @@ class VectorSegments:
                 reads[input_name] = read.values
                 rejected |= read.rejected
         point = np.empty((n, len(self._features)), dtype=np.float64)
+        # The size of the coordinates: every transformed value and center, scaled, plus the largest centroid.
+        size = np.full(n, float(np.abs(self._centroids).sum(axis=1).max()) if len(self._centroids) else 0.0)
         with np.errstate(over="ignore", invalid="ignore"):
             for f, (input_name, _, _, _, code, center, multiplier, _) in enumerate(self._features):
                 x = reads[input_name]
@@ -75,8 +83,9 @@ class VectorSegments:
                     if negative.any():
                         rejected |= negative
                         x = np.where(negative, 0.0, x)
-                    x = np.log1p(x) if code == _LOG1P else np.sqrt(x)
+                    x = _log1p(x) if code == _LOG1P else _sqrt(x)
                 point[:, f] = (x - center) * multiplier
+                size += (np.abs(x) + abs(center)) * abs(multiplier)
             k = len(self._centroids)
             dist = np.empty((n, k), dtype=np.float64)
             for s in range(k):
@@ -88,9 +97,9 @@ class VectorSegments:
         segments = np.where(fallback, k, best).astype(np.int16)
         rescored = 0
         if exact:
-            tolerance = NEAR * (1.0 + np.where(np.isfinite(best_distance), best_distance, 0.0))
+            tolerance = NEAR * (1.0 + size)
             near = np.abs(best_distance - self._max) <= tolerance
-            near |= ~np.isfinite(best_distance) | (best_distance > _HUGE)
+            near |= ~np.isfinite(best_distance) | (best_distance > _HUGE) | ~np.isfinite(size)
             if k > 1:
                 second = np.partition(dist, 1, axis=1)[:, 1]
                 near |= (second - best_distance) <= tolerance
