@@ -249,3 +249,17 @@ def test_schemas_writes_to_the_configured_folder(repo):
     assert weights("schemas", cwd=repo).returncode == 0
     assert (repo / "schemas" / "settings.schema.json").is_file()
     assert weights("schemas", "--check", cwd=repo).returncode == 0
+
+
+def test_pytest_fails_the_golden_cases_with_the_settings_findings(repo):
+    """Broken settings must not make pytest skip the analysts' cases silently (the plugin collects them)."""
+    import shutil
+
+    shutil.copytree(PROJECT / "tests" / "golden", repo / "tests" / "golden")
+    (repo / SETTINGS_FILE).write_text(BROKEN, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests", "-q"], cwd=repo,
+                            env=env, capture_output=True, text=True, timeout=300)
+    cases = len(list((repo / "tests" / "golden").glob("*.yaml")))
+    assert result.returncode == 1, result.stdout
+    assert f"{cases} failed" in result.stdout and "config/weights.yaml:3:19" in result.stdout

@@ -24,8 +24,13 @@ _STATE_KEY = pytest.StashKey[dict]()
 
 
 def _repo_for(file_path: Path) -> tuple[Path, Any] | None:
-    """(root, settings) when ``file_path`` is a case file of a weights repository, else None."""
-    from validator.gate.golden import golden_dir
+    """(root, settings) when ``file_path`` is a case file of a weights repository, else None.
+
+    When the settings file has errors, the golden folder it names is unknown: a file in the default folder
+    then comes back with the SettingsError in place of the settings, so its cases fail with the settings'
+    findings instead of silently not being collected.
+    """
+    from validator.gate.golden import DEFAULT_GOLDEN_DIR, golden_dir
     from validator.gate.settings import SETTINGS_FILE, SettingsError, find_root, load_settings
 
     if file_path.suffix not in (".yaml", ".yml"):
@@ -35,8 +40,10 @@ def _repo_for(file_path: Path) -> tuple[Path, Any] | None:
         return None
     try:
         settings = load_settings((root / SETTINGS_FILE).read_bytes())
-    except (OSError, SettingsError):
+    except OSError:
         return None
+    except SettingsError as exc:
+        return (root, exc) if file_path.resolve().parent == (root / DEFAULT_GOLDEN_DIR).resolve() else None
     if file_path.resolve().parent != (root / golden_dir(settings)).resolve():
         return None
     return root, settings
@@ -82,6 +89,11 @@ class GoldenFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         from validator.gate.findings import has_errors
         from validator.gate.golden import not_runnable, parse_file
+        from validator.gate.settings import SETTINGS_FILE, SettingsError
+
+        if isinstance(self.settings, SettingsError):
+            yield GoldenFileProblem.from_parent(self, name=f"[{SETTINGS_FILE}]", findings=self.settings.findings)
+            return
 
         relpath = self.path.resolve().relative_to(self.root.resolve()).as_posix()
         case_file, problems = parse_file(self.path.read_bytes(), relpath)
