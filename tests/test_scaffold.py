@@ -10,7 +10,8 @@ import yaml
 from validator.gate import golden
 from validator.api import validate_paths
 from validator.cli import main
-from validator.gate.scaffold import KINDS, ScaffoldError, plan, write
+from validator.gate.scaffold import ScaffoldError, plan, write
+from validator.kinds import KINDS
 from validator.gate.sources import WorkTree
 from validator.gate.validate import settings_from, validate
 
@@ -129,7 +130,7 @@ def test_clear_errors_exit_2(workspace: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_values_read_back_under_yaml_1_1() -> None:
-    from validator.gate.scaffold import _scalar
+    from validator.gate.scaffold import scalar
 
     for value in ["NO", "yes", "Off", "null", "DE", "a b", 0.0001, 2500.0, 7, True]:
-        assert yaml.safe_load(f"v: {_scalar(value)}")["v"] == value
+        assert yaml.safe_load(f"v: {scalar(value)}")["v"] == value

@@ -1,4 +1,5 @@
-"""``weights new KIND NAME``: thin over ``validator.gate.scaffold`` (registered by importing this from ``validator.cli.app``).
+"""``weights new KIND NAME``: thin over ``validator.gate.scaffold`` (registered by importing this from
+``validator.cli.app``); the kinds offered are the registered ones.
 
 Exit 0 when the files are written, 2 when they cannot be (unknown kind, bad name, a file that exists, a
 contract that does not parse): nothing is written in that case.
@@ -8,11 +9,11 @@ from __future__ import annotations
 import click
 
 from validator.cli.app import EXIT_OK, EnvironmentProblem, _root, cli
-from validator.gate.scaffold import KINDS
+from validator.kinds import KINDS
 
 
-@cli.command("new")
-@click.argument("kind", type=click.Choice(KINDS))
+@cli.command("new", epilog="\b\nKinds:\n" + "\n".join(f"  {name}: {kind.summary}" for name, kind in KINDS.items()))
+@click.argument("kind", type=click.Choice(list(KINDS)))
 @click.argument("name")
 @click.option("--contract", default=None, metavar="CONTRACT",
               help="The app contract the model belongs to (config/contracts/CONTRACT.yaml). An existing one is "
