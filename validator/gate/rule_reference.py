@@ -6,6 +6,7 @@ listed here. The README's rule reference is this module's output, and a test kee
 from __future__ import annotations
 
 from validator.gate.rule_registry import ALL_RULES
+from validator.kinds import KINDS
 
 # (id, summary, bad, good) for findings raised by the YAML loader and the schema check.
 BUILTIN: tuple[tuple[str, str, str, str], ...] = (
@@ -37,7 +38,7 @@ BUILTIN: tuple[tuple[str, str, str, str], ...] = (
     ("schema.enum", "A value is not one of the allowed words.", "link: logit", "link: logistic"),
     ("schema.*", "Any other schema keyword (minimum, pattern, minItems, ...): the message names the limit.",
      "name: Fraud-Risk", "name: fraud_risk"),
-    ("model.kind", "`kind:` is missing or names no known kind (scorecard, ranking, bandit, segments).",
+    ("model.kind", f"`kind:` is missing or names no known kind ({', '.join(KINDS)}).",
      "kind: score_card", "kind: scorecard"),
     ("model.unique-names", "Two model files declare the same `name:`.", "name: fraud_risk   # in two files", "name: refund_risk"),
     ("model.compile", "The model passed every check but still cannot be evaluated; the message says why.", "", ""),
