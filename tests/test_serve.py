@@ -4,14 +4,15 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import selectors
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
 from publish_helpers import PROJECT, served
+
 from validator.publish.serve import ServeError, StaticServer, resolve_request_path
 
 
@@ -32,7 +33,7 @@ def folder(tmp_path: Path) -> Path:
 
 def request(url: str, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
     host, port = re.match(r"http://([^:/]+):(\d+)/", url).groups()
-    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
     try:
         conn.putrequest(method, path, skip_host=False, skip_accept_encoding=True)
         conn.endheaders()
@@ -95,20 +96,43 @@ def test_missing_folder_and_busy_port_are_clear_errors(folder, tmp_path):
             StaticServer(folder, port=server.port)
 
 
-def test_weights_serve_command(folder):
-    """The real command in a child process: prints its URL, serves, stops on SIGINT with exit 0."""
+# Upper bounds for waits on a child process: far above what any runner needs, so only a real hang fails.
+CHILD_WAIT = 120
+
+
+def read_line(child: subprocess.Popen, timeout: float = CHILD_WAIT) -> str:
+    """The child's next line of stdout; fails (not hangs) if it neither prints one nor exits in ``timeout``."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(child.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            raise AssertionError(f"no line from the child in {timeout} s")
+    return child.stdout.readline()
+
+
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_weights_serve_command(folder, inherited, stop):
+    """The real command in a child process: prints its URL, serves, stops on SIGINT or SIGTERM with exit 0.
+
+    ``ignored``: the child inherits SIGINT ignored, as every background job of a shell script does (a CI
+    runner, a test run started with ``&``); Python's own Ctrl-C handler is then never installed, so the
+    server has to install its stop handlers itself. The signal is sent only once the server has answered a
+    request, which proves its serve loop (and so its handlers) is running.
+    """
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     command = [sys.executable, "-m", "validator", "serve", "--dir", str(folder), "--port", "0", "--quiet"]
-    child = subprocess.Popen(command,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    if inherited == "ignored":
+        command = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     try:
-        line = child.stdout.readline()
+        line = read_line(child)
         match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
-        assert match, line + child.stderr.read()
+        assert match, line + (child.stderr.read() if child.poll() is not None else "")
         status, _, body = request(match.group(1), "GET", "/metadata/timestamp.json")
         assert (status, body) == (200, b'{"t": 1}')
-        child.send_signal(signal.SIGINT)
-        assert child.wait(timeout=10) == 0
+        child.send_signal(stop)
+        assert child.wait(timeout=CHILD_WAIT) == 0, child.stderr.read()
+        assert "Traceback" not in child.stderr.read()
     finally:
         if child.poll() is None:
             child.kill()
@@ -118,5 +142,5 @@ def test_weights_serve_command(folder):
 def test_weights_serve_without_a_folder_is_exit_2(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     ran = subprocess.run([sys.executable, "-m", "validator", "serve", "--dir", str(tmp_path / "nope"), "--port", "0"],
-                         capture_output=True, text=True, env=env, timeout=30)
+                         capture_output=True, text=True, env=env, timeout=CHILD_WAIT)
     assert ran.returncode == 2 and "not a folder" in ran.stderr and "Traceback" not in ran.stderr

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import os
 import posixpath
+import signal
 import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import FrameType
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
@@ -29,8 +31,16 @@ MUTABLE = frozenset({"timestamp.json"})
 _CHUNK = 64 * 1024
 
 
+# The signals that stop a blocking serve: Ctrl-C, and what process managers, CI runners and `kill` send.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 class ServeError(Exception):
     """The server cannot start (folder missing, port taken): exit 2."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def resolve_request_path(root: Path, raw_path: str) -> Path | None:
@@ -152,8 +162,9 @@ class StaticServer:
 
     @property
     def url(self) -> str:
-        host = self.httpd.server_address[0]
-        host = f"[{host}]" if ":" in str(host) else host
+        address = self.httpd.server_address[0]
+        host = address.decode() if isinstance(address, bytes) else str(address)
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}/"
 
     def start(self) -> "StaticServer":
@@ -163,7 +174,23 @@ class StaticServer:
         return self
 
     def serve_forever(self) -> None:
-        self.httpd.serve_forever()
+        """Serve until SIGINT or SIGTERM, which raise KeyboardInterrupt here (the CLI exits 0 on it).
+
+        Why the handlers are installed here rather than left to Python's default: Python turns SIGINT into
+        KeyboardInterrupt only when the process did not inherit SIGINT ignored, and a shell starts every
+        background job of a script (``weights serve &``, a CI step, a test runner launched that way) with SIGINT
+        ignored; such a server would ignore the Ctrl-C or ``kill -INT`` meant to stop it, and SIGTERM would kill
+        it without closing its socket. The previous handlers come back when serving ends.
+        """
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in STOP_SIGNALS:
+                previous[signum] = signal.signal(signum, _stop)
+        try:
+            self.httpd.serve_forever()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def stop(self) -> None:
         self.httpd.shutdown()
