@@ -142,7 +142,7 @@ def test_comment_only_changes_are_not_replayed(weights_repo: Path):
     assert all(m.impact is None for m in result.models)
     everything = run_check(weights_repo, replay_all=True)
     assert {m.name for m in everything.models if m.impact is not None} == {
-        "fraud_risk", "churn_coupon", "search_ranking", "homepage_hero", "customer_segments"}
+        "fraud_risk", "churn_coupon", "search_ranking", "homepage_hero", "customer_segments", "category_boost"}
     assert everything.exit_code == 0
 
 

@@ -9,7 +9,8 @@ from validator.api import ValidationFailed, load_models, validate_paths
 def test_the_project_weights_pass_the_gate(project_root):
     result = validate_paths(project_root)
     assert result.ok, [f.render() for f in result.findings]
-    assert set(result.models) == {"fraud_risk", "churn_coupon", "search_ranking", "homepage_hero", "customer_segments"}
+    assert set(result.models) == {"fraud_risk", "churn_coupon", "search_ranking", "homepage_hero", "customer_segments",
+                                  "category_boost"}
 
 
 def test_every_model_names_an_existing_contract_that_lists_it(project_root):
@@ -20,7 +21,7 @@ def test_every_model_names_an_existing_contract_that_lists_it(project_root):
 
 def test_load_models_gives_evaluators(project_root):
     models = load_models(project_root)
-    assert {m.kind for m in models.values()} == {"scorecard", "ranking", "bandit", "segments"}
+    assert {m.kind for m in models.values()} == {"scorecard", "ranking", "bandit", "segments", "table"}
 
 
 def test_load_models_refuses_broken_weights(repo):

@@ -43,8 +43,8 @@ def boost_rows(rng: np.random.Generator, categories: int) -> dict[str, np.ndarra
 def write_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
     """The rows as the analytics team's export writes them: header line, LF, two decimals for the boost."""
     lines = ["category_id,country,boost,pinned_slots"]
-    lines += [f"{c},{k},{b:.2f},{p}" for c, k, b, p in zip(columns["category_id"].tolist(), columns["country"].tolist(),
-                                                          columns["boost"].tolist(), columns["pinned_slots"].tolist())]
+    cells = (columns[name].tolist() for name in ("category_id", "country", "boost", "pinned_slots"))
+    lines += [f"{c},{k},{b:.2f},{p}" for c, k, b, p in zip(*cells, strict=True)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="\n")
 
 

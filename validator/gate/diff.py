@@ -250,13 +250,29 @@ def _diff_file(path: str, base: Side, head: Side, is_contract: bool, kinds: Mapp
     if head_raw is None:
         return DocumentDiff(name, kind, path, "removed", file_changed=True)
     file_changed = base_raw != head_raw
-    if not file_changed:
+    room = _diff_room(kind)
+    if not file_changed and room is None:
         return DocumentDiff(name, kind, path, "unchanged")
     if base_doc is None or head_doc is None:
+        if not file_changed:
+            return DocumentDiff(name, kind, path, "unchanged")
         # One side does not parse: the text changed, but there is no structure to compare.
         base_state = "unparsable" if base_doc is None else "parsed"
         head_state = "unparsable" if head_doc is None else "parsed"
         return DocumentDiff(name, kind, path, "changed",
                             (Change((), "(file)", "changed", base_state, head_state, 1, 1),), True)
-    changes = tuple(_positioned(c, head_doc, base_doc) for c in diff_data(base_doc.data, head_doc.data))
-    return DocumentDiff(name, kind, path, "changed" if changes else "unchanged", changes, True)
+    base_data, head_data, own = base_doc.data, head_doc.data, []
+    if room is not None:  # the kind diffs what its documents embed (a table's rows) itself
+        base_data, head_data, own = room.split(base_data, head_data)
+    changes = tuple(_positioned(c, head_doc, base_doc) for c in diff_data(base_data, head_data)) + tuple(own)
+    return DocumentDiff(name, kind, path, "changed" if changes else "unchanged", changes, file_changed or bool(own))
+
+
+def _diff_room(kind: str | None) -> Any | None:
+    """The ``diff`` room of a model kind, if it has one: ``split(base, head) -> (base, head, changes)`` takes out
+    what the generic walk should not compare value by value (content embedded from files beside the YAML)
+    and returns its own changes for it."""
+    from validator.kinds import KINDS
+
+    kind_ = KINDS.get(kind or "")
+    return kind_.room("diff") if kind_ is not None and kind_.has_room("diff") else None

@@ -6,7 +6,7 @@ repeat the same mistake in other words.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any, Iterable, Sequence
 
@@ -63,6 +63,17 @@ def _run_rules(document: Document, kind_name: str, ctx: RuleContext) -> list[Fin
     return out
 
 
+_ATTACHMENTS: dict[str, bool] = {}
+
+
+def _has_attachments(kind: Any) -> bool:
+    """Whether a kind reads files beside its model files (an ``attachments`` room: ``resolve(source, document,
+    contract) -> (document data with the files' content embedded, or None; findings)``). Asked once per kind."""
+    if kind.name not in _ATTACHMENTS:
+        _ATTACHMENTS[kind.name] = bool(kind.has_room("attachments"))
+    return _ATTACHMENTS[kind.name]
+
+
 def settings_from(source: Source) -> Settings:
     """The settings of ``source``; raises SettingsError (exit 2) when its config/weights.yaml has errors."""
     return load_settings(source.read(SETTINGS_FILE))
@@ -117,6 +128,7 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
         contracts[name] = Contract.from_dict(name, document.data)
 
     # Models.
+    owners: dict[str, str] = {}  # a data file with findings -> the model file it belongs to (for ``only``)
     model_docs: dict[str, tuple[Document, str]] = {}
     model_paths: dict[str, str] = {}
     model_contracts: dict[str, str | None] = {}  # None: the file names no contract (its own finding)
@@ -168,6 +180,14 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
         findings.extend(rule_findings)
         if has_errors(rule_findings):
             continue
+        if _has_attachments(kind):  # a kind whose rows live in a file beside the YAML (e.g. a table)
+            resolved, attached = kind.room("attachments").resolve(source, document, contract)
+            findings.extend(attached)
+            owners.update({f.path: path for f in attached})
+            if resolved is None:
+                continue
+            data = resolved
+            document = documents[path] = replace(document, data=resolved)
         try:
             kind.compile(data, contract)  # proves it evaluable; code generation is left to apps (see compile_model)
         except ModelError as exc:
@@ -187,7 +207,7 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
     files = [*settings_files, *contract_paths, *model_paths_listed]
     if only is not None:
         wanted = set(only)
-        findings = [f for f in findings if f.path in wanted]
+        findings = [f for f in findings if f.path in wanted or owners.get(f.path) in wanted]
         files = [f for f in files if f in wanted]
     return ValidationResult(
         findings=sort_findings(findings),

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from validator.kinds import bandit, ranking, scorecard, segments
+from validator.kinds import bandit, ranking, scorecard, segments, table
 from validator.kinds.base import InputError, Kind, ModelError
 from validator.kinds.contract import Contract
 
 KINDS: dict[str, Kind] = {
-    kind.name: kind for kind in (scorecard.KIND, ranking.KIND, bandit.KIND, segments.KIND)
+    kind.name: kind for kind in (scorecard.KIND, ranking.KIND, bandit.KIND, segments.KIND, table.KIND)
 }
 
 
 def compile_model(data: Mapping[str, Any], contract: Contract | None = None) -> Any:
-    """Turn a validated model document into its evaluator (``.score``/``.rank``/``.choose``/``.assign``).
+    """Turn a validated model document into its evaluator (``.score``/``.rank``/``.choose``/``.assign``/``.lookup``).
 
     Evaluators that generate code for the request path do it here (``prepare()``), so an app's reload pays
     for it and its requests do not; the gate calls ``kind.compile`` alone.

@@ -296,7 +296,7 @@ class WeightsClient:
         return snap.version if snap is not None else None
 
     def model(self, name: str) -> Any:
-        """The evaluator ``name`` of the live bundle (``.score``/``.rank``/``.choose``/``.assign``)."""
+        """The evaluator ``name`` of the live bundle (``.score``/``.rank``/``.choose``/``.assign``/``.lookup``)."""
         snap = self._snapshot
         if snap is None:
             raise NotReady(f"no weights bundle loaded yet from {self.url} (status: {self.status().state.value}); "

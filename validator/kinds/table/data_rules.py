@@ -30,7 +30,8 @@ def _data_rule(rule_id: str, doc: str) -> Rule:
     return rule(rule_id, Severity.ERROR, kinds=KINDS)(check)
 
 
-FILE = _data_rule("table.file", """The header's data file exists beside it, exactly one of `<name>.csv` and `<name>.parquet` (or the one `file:` names), and is within the size limit.
+FILE = _data_rule("table.file", """The header's data file exists beside it, exactly one of `<name>.csv` and
+    `<name>.parquet` (or the one `file:` names), and is within the size limit.
 
     Bad:
         # weights/category_boost.yaml, and no weights/category_boost.csv nor .parquet
@@ -41,7 +42,8 @@ FILE = _data_rule("table.file", """The header's data file exists beside it, exac
         name: category_boost
     """)
 
-LINE_ENDINGS = _data_rule("table.line-endings", """Lines end with LF or CRLF: a lone carriage return (classic Mac) makes every line number wrong.
+LINE_ENDINGS = _data_rule("table.line-endings", """Lines end with LF or CRLF: a lone carriage return (classic Mac)
+    makes every line number wrong.
 
     Bad:
         category_id,country,boost\\r17,DE,1.2\\r
@@ -50,7 +52,8 @@ LINE_ENDINGS = _data_rule("table.line-endings", """Lines end with LF or CRLF: a 
         17,DE,1.2
     """)
 
-ENCODING = _data_rule("table.encoding", """The data file is UTF-8 (a byte order mark is fine): a Latin-1 export turns "Zürich" into bytes no reader agrees on.
+ENCODING = _data_rule("table.encoding", """The data file is UTF-8 (a byte order mark is fine): a Latin-1 export turns
+    "Zürich" into bytes no reader agrees on.
 
     Bad:
         city,boost
@@ -60,7 +63,8 @@ ENCODING = _data_rule("table.encoding", """The data file is UTF-8 (a byte order 
         Zürich,1.2
     """)
 
-HEADER = _data_rule("table.header", """The first line names every declared column once, and nothing else: a missing, misspelt, repeated or undeclared column means the header and the rows disagree about what a number is.
+HEADER = _data_rule("table.header", """The first line names every declared column once, and nothing else: a missing,
+    misspelt, repeated or undeclared column means the header and the rows disagree about what a number is.
 
     Bad:
         # keys: category_id, country; values: boost, pinned_slots
@@ -69,7 +73,8 @@ HEADER = _data_rule("table.header", """The first line names every declared colum
         category_id,country,boost,pinned_slots
     """)
 
-FIELDS = _data_rule("table.fields", """Every line has as many fields as the header: a stray comma shifts every value after it into the wrong column.
+FIELDS = _data_rule("table.fields", """Every line has as many fields as the header: a stray comma shifts every value
+    after it into the wrong column.
 
     Bad:
         category_id,country,boost,pinned_slots
@@ -79,7 +84,8 @@ FIELDS = _data_rule("table.fields", """Every line has as many fields as the head
         17,DE,1.2,0
     """)
 
-TYPE = _data_rule("table.type", """Each cell has its column's declared type: integers are whole numbers, numbers parse as numbers, booleans are true/false.
+TYPE = _data_rule("table.type", """Each cell has its column's declared type: integers are whole numbers, numbers parse
+    as numbers, booleans are true/false.
 
     Bad:
         # values: [{column: pinned_slots, type: integer}]
@@ -90,7 +96,8 @@ TYPE = _data_rule("table.type", """Each cell has its column's declared type: int
         17,DE,1.2,2
     """)
 
-EMPTY = _data_rule("table.empty-cell", """No cell is empty: an empty key matches nothing and an empty value has no honest default (write the default row's value if that is what you mean).
+EMPTY = _data_rule("table.empty-cell", """No cell is empty: an empty key matches nothing and an empty value has no
+    honest default (write the default row's value if that is what you mean).
 
     Bad:
         category_id,country,boost,pinned_slots
@@ -100,7 +107,8 @@ EMPTY = _data_rule("table.empty-cell", """No cell is empty: an empty key matches
         17,DE,1.0,0
     """)
 
-NOT_FINITE = _data_rule("table.not-finite", """Number cells are finite: NaN and inf propagate into every score they touch.
+NOT_FINITE = _data_rule("table.not-finite", """Number cells are finite: NaN and inf propagate into every score they
+    touch.
 
     Bad:
         category_id,country,boost,pinned_slots
@@ -110,7 +118,8 @@ NOT_FINITE = _data_rule("table.not-finite", """Number cells are finite: NaN and 
         17,DE,1.2,0
     """)
 
-RANGE = _data_rule("table.range", """Values lie within their column's declared min and max, and category values among its declared `values`: a boost of 12 where 1.2 was meant is a unit slip the header's range catches.
+RANGE = _data_rule("table.range", """Values lie within their column's declared min and max, and category values among
+    its declared `values`: a boost of 12 where 1.2 was meant is a unit slip the header's range catches.
 
     Bad:
         # values: [{column: boost, type: number, min: 0.5, max: 3.0}]
@@ -121,7 +130,8 @@ RANGE = _data_rule("table.range", """Values lie within their column's declared m
         17,DE,1.2,0
     """)
 
-DUPLICATE_KEY = _data_rule("table.duplicate-key", """Each key appears on one row only: with two rows for one key, which one the app gets would depend on the order of the file.
+DUPLICATE_KEY = _data_rule("table.duplicate-key", """Each key appears on one row only: with two rows for one key,
+    which one the app gets would depend on the order of the file.
 
     Bad:
         category_id,country,boost,pinned_slots
@@ -133,7 +143,8 @@ DUPLICATE_KEY = _data_rule("table.duplicate-key", """Each key appears on one row
         17,AT,1.4,0
     """)
 
-KEY_SENDABLE = _data_rule("table.key-sendable", """Every key is one the app can send, per its contract: a country the contract does not list, or an id outside the input's range, is a row no request ever reads.
+KEY_SENDABLE = _data_rule("table.key-sendable", """Every key is one the app can send, per its contract: a country the
+    contract does not list, or an id outside the input's range, is a row no request ever reads.
 
     Bad:
         # contract: country: {type: category, values: [DE, AT, CH, NL, BE, FR, 'NO', DK]}

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
-import pyarrow.csv as pacsv  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from validator.gate.findings import Finding, Severity
 from validator.gate.rules import did_you_mean
@@ -103,7 +103,7 @@ class _Report:
         shown = rows[:PER_CHECK]
         lines = self.line_of_rows(shown)
         col = self.col(column)
-        for row, line in zip(shown.tolist(), lines.tolist()):
+        for row, line in zip(shown.tolist(), lines.tolist(), strict=False):
             self.add(rule, int(line), col, f"row {row + 1}: {message(row)}", hint)
         if len(rows) > PER_CHECK:
             self.add(rule, int(lines[0]), col, f"{len(rows) - PER_CHECK:,} more row(s) like row {int(shown[0]) + 1} "
@@ -114,7 +114,8 @@ def check_data(raw: bytes, path: str, fmt: str, layout: Layout, contract: Contra
     """Read ``raw`` (the bytes of ``path``, ``fmt`` "csv" or "parquet") and check it against the header."""
     if len(raw) > MAX_BYTES:
         return Checked(None, [Finding(path, 1, 1, Severity.ERROR, "table.file",
-                                      f"the data file has {len(raw):,} bytes, more than the {MAX_BYTES:,} a table may have",
+                                      f"the data file has {len(raw):,} bytes, more than the {MAX_BYTES:,} a "
+                                      "table may have",
                                       "split the table, or keep only the rows apps read")])
     if fmt == "parquet":
         return _parquet(raw, path, layout, contract)
@@ -510,7 +511,8 @@ def _duplicates(report: _Report, table: pa.Table, layout: Layout) -> None:
             first_of[code] = row
     later_rows = np.sort(np.asarray(later, dtype=np.int64))
     firsts = {row: first_of[int(codes[row])] for row in later_rows[:PER_CHECK].tolist()}
-    first_lines = dict(zip(firsts, report.line_of_rows(np.asarray(list(firsts.values()), dtype=np.int64)).tolist()))
+    lines = report.line_of_rows(np.asarray(list(firsts.values()), dtype=np.int64)).tolist()
+    first_lines = dict(zip(firsts, lines, strict=True))
     key_cols = layout.key_columns
 
     def message(row: int) -> str:

@@ -57,7 +57,7 @@ def outputs_emitted(data: Mapping[str, Any]) -> dict[str, dict[str, tuple]]:
 def key_text(layout: Layout, key: Any) -> str:
     """A key as people read it: ``category_id=17, country='DE'``."""
     parts = key if len(layout.keys) > 1 else (key,)
-    return ", ".join(f"{k.input}={v!r}" for k, v in zip(layout.keys, parts))
+    return ", ".join(f"{k.input}={v!r}" for k, v in zip(layout.keys, parts, strict=False))
 
 
 class TableModel:
@@ -93,12 +93,12 @@ class TableModel:
         key = self.key_of(inputs)
         row = self._rows.get(key)
         if row is not None:
-            return Lookup(dict(zip(self._names, row)), True, self.name, self.version)
+            return Lookup(dict(zip(self._names, row, strict=False)), True, self.name, self.version)
         if self._default is None:
             spec = self._specs[0].name if self._single else None
             raise InputError(self.name, spec, f"key {key_text(self.layout, key)} has no row in the table "
                                               "(the model's missing_key action is reject)")
-        return Lookup(dict(zip(self._names, self._default)), False, self.name, self.version)
+        return Lookup(dict(zip(self._names, self._default, strict=False)), False, self.name, self.version)
 
     def __contains__(self, key: Any) -> bool:
         return key in self._rows
@@ -145,8 +145,9 @@ def compile(data: Mapping[str, Any], contract: Contract | None) -> TableModel:
             raise ModelError(f"model {name!r}: key column {key.column!r} holds a value that is not {key.type}")
     for value in layout.values:
         _check_values(value, columns[value.column], name)
-    keys = columns[layout.keys[0].column] if len(layout.keys) == 1 else zip(*(columns[c] for c in layout.key_columns))
-    rows = dict(zip(keys, zip(*(columns[c] for c in layout.value_columns))))
+    key_lists = [columns[c] for c in layout.key_columns]
+    keys = key_lists[0] if len(key_lists) == 1 else zip(*key_lists, strict=True)
+    rows = dict(zip(keys, zip(*(columns[c] for c in layout.value_columns), strict=True), strict=True))
     if len(rows) != count:
         raise ModelError(f"model {name!r}: {count - len(rows)} row(s) repeat a key; each key needs one row")
     default: tuple | None = None

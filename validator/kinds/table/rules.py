@@ -31,7 +31,8 @@ def _column(key: Mapping[str, Any]) -> str:
 
 @rule("table.unique-columns", Severity.ERROR, kinds=KINDS)
 def unique_columns(ctx: RuleContext) -> Iterator[Problem]:
-    """Every column is declared once, as a key or as a value, and each key reads its own input: a column declared twice has two meanings and the data file only one.
+    """Every column is declared once, as a key or as a value, and each key reads its own input: a column declared
+    twice has two meanings and the data file only one.
 
     Bad:
         keys:
@@ -68,7 +69,8 @@ def unique_columns(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule("table.value-range", Severity.ERROR, kinds=KINDS)
 def value_range(ctx: RuleContext) -> Iterator[Problem]:
-    """A value column's `min` is below its `max`, only numbers have a range and only categories have `values`: the range is what catches a unit slip in one row of 50,000.
+    """A value column's `min` is below its `max`, only numbers have a range and only categories have `values`: the
+    range is what catches a unit slip in one row of 50,000.
 
     Bad:
         values:
@@ -94,7 +96,8 @@ def value_range(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule("table.default-row", Severity.ERROR, kinds=KINDS)
 def default_row(ctx: RuleContext) -> Iterator[Problem]:
-    """With `missing_key: {action: default}` the default row gives each value column exactly one value of its type, within its range; with `action: reject` there is no default row to mislead readers.
+    """With `missing_key: {action: default}` the default row gives each value column exactly one value of its type,
+    within its range; with `action: reject` there is no default row to mislead readers.
 
     Bad:
         values:
@@ -144,7 +147,8 @@ def default_row(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule("table.key-clamp", Severity.WARNING, kinds=KINDS)
 def key_clamp(ctx: RuleContext) -> Iterator[Problem]:
-    """An integer key whose input has a contract range is not clamped: a clamped id 25000 would read the row of id 20000, another category's values.
+    """An integer key whose input has a contract range is not clamped: a clamped id 25000 would read the row of id
+    20000, another category's values.
 
     Bad:
         keys:

@@ -1,8 +1,8 @@
 """The JSON Schema of a table model's header (the YAML beside the CSV or Parquet file that holds the rows).
 
 The header says what the rows mean; the rows themselves are checked by ``attachments`` (positions in the data
-file) and never written in the YAML: ``table`` is the key the gate fills from the file, so the schema leaves it
-out and an analyst who writes it gets a schema error.
+file) and never written in the YAML: ``table`` is the key the gate fills from the file. The schema describes it
+(a published bundle's models validate against their kind's schema) and ``attachments`` refuses it in a header.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from validator.kinds.schema_parts import (
     string,
 )
 from validator.kinds.table.guardrails import GUARDRAILS
-from validator.kinds.table.layout import KEY_TYPES, MISSING_KEY_ACTIONS, VALUE_TYPES
+from validator.kinds.table.layout import KEY_TYPES, MISSING_KEY_ACTIONS, TABLE_KEY, VALUE_TYPES
 
 KIND_NAME = "table"
 # A column name as a CSV header writes it: a letter or underscore, then letters, digits, underscores.
@@ -143,6 +143,19 @@ SCHEMA: dict[str, Any] = model_schema(
                       minItems=1, maxItems=MAX_KEYS),
         "values": array("Values", "The columns a lookup returns.", _VALUE, minItems=1),
         "missing_key": _MISSING_KEY,
+        TABLE_KEY: obj(
+            "Rows (filled by the gate)",
+            "Never written in the header: the gate reads the data file and embeds its rows here in the resolved "
+            "model that golden cases, replay and the published bundle use.",
+            {
+                "file": string("Data file", "The repository path of the file the rows were read from."),
+                "sha256": string("SHA-256", "The digest of the data file's bytes.", pattern="^[0-9a-f]{64}$"),
+                "rows": prop("Rows", "How many rows the file holds.", type="integer", minimum=0),
+                "columns": prop("Columns", "Column name -> its values, one per row, in file order.",
+                                type="object", additionalProperties={"type": "array"}),
+            },
+            required=["file", "sha256", "rows", "columns"],
+        ),
     },
     ["keys", "values", "missing_key"],
 )
