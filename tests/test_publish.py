@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ci_env import tool_missing
 from publish_helpers import (
     BUNDLE, CrashingStorage, SimulatedCrash, TestKeys, change_weights, commit_all, fake_bundle, fetch, files_of,
     make_invoker, make_repo, served,
@@ -504,7 +505,8 @@ def test_tuf_js_client_downloads_the_same_bytes(repo, weights, tmp_path):
 
     node_path = _tuf_js_node_path()
     if node_path is None:
-        pytest.skip("tuf-js not installed (npm install tuf-js, then set WEIGHTS_TUF_JS_NODE_PATH to its node_modules)")
+        tool_missing("Node and tuf-js not found (npm install --prefix .ci/npm tuf-js@6, or set "
+                     "WEIGHTS_TUF_JS_NODE_PATH to the node_modules that has it)")
     assert weights("publish", "--root", str(repo)).code == 0
     meta = tmp_path / "meta"
     meta.mkdir()

@@ -8,12 +8,18 @@ from pathlib import Path
 
 from publish_helpers import served
 from runtime_helpers import ORDER, Site, app_contracts, base_document, document, n_of_score, wait_for
+
 from validator.kinds import compile_model
 from validator.kinds.contract import Contract
 from validator.runtime import WeightsClient
 
 READERS = 4
 PUBLISHES = 20
+# Every WAITED-th publish, the publisher waits until the client serves it and every reader has evaluated it:
+# so at least PUBLISHES / WAITED reloads happen under the readers, whatever the machine's speed.
+WAITED = 3
+# The upper bound of each of those waits: only a client or reader that never gets there fails.
+WAIT = 120.0
 
 
 def base_z() -> float:
@@ -48,33 +54,32 @@ def test_readers_never_see_a_torn_or_mixed_bundle(tmp_path: Path):
     with served(site.folder) as server:
         with WeightsClient(server.url, site.root, tmp_path / "cache", interval=0.005, jitter=0.5,
                            contract=app_contracts()) as c:
-            assert c.wait_ready(5)
+            assert c.wait_ready(WAIT)
             threads = [threading.Thread(target=read, args=(results[i],)) for i in range(READERS)]
             for t in threads:
                 t.start()
-            seen = set()
             for n in range(1, PUBLISHES + 1):
                 version = site.publish(document(n))
                 n_of_version[version] = n
-                if n % 5 == 0:  # now and then wait for it, so that reloads really happen under the readers
-                    wait_for(lambda: c.version == str(version), timeout=10)
-                seen.add(c.version)
-            wait_for(lambda: c.version == str(version), timeout=10)
+                if n % WAITED == 0 or n == PUBLISHES:
+                    live = str(version)
+                    wait_for(lambda: c.version == live, timeout=WAIT)  # noqa: B023 - called before live changes
+                    # ...and every reader has scored with it (or died, which the assertions below report)
+                    wait_for(lambda: errors or all(out and out[-1][0] == live for out in results),  # noqa: B023
+                             timeout=WAIT)
             stop.set()
             for t in threads:
-                t.join(10)
+                t.join(WAIT)
+            assert not any(t.is_alive() for t in threads), "a reader did not stop"
             reloads = c.status().reloads
 
     assert not errors, errors
-    assert reloads >= 6, reloads
-    total = 0
-    versions_seen = set()
+    waited = PUBLISHES // WAITED + (PUBLISHES % WAITED != 0)
+    assert reloads >= 1 + waited, reloads
     for out in results:
-        assert out, "a reader made no progress"
+        versions_seen = set()
         for fraud_version, value, other_version, snap_version in out:
             assert fraud_version == other_version == snap_version  # one bundle per request, never a mixture
             assert n_of_score(value, z0) == n_of_version[int(fraud_version)], (fraud_version, value)
             versions_seen.add(fraud_version)
-        total += len(out)
-    assert len(versions_seen) >= 5, versions_seen
-    assert total > 1000
+        assert len(versions_seen) >= 1 + waited, versions_seen  # each reader read across every waited reload

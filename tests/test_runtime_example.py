@@ -11,9 +11,13 @@ from pathlib import Path
 
 from publish_helpers import served
 from runtime_helpers import ORDER, Site, document, wait_for
+
 from validator.runtime import WeightsClient, load_contract
 
 PROJECT = Path(__file__).resolve().parents[1]
+# The upper bound of every wait (the client's first bundle, an HTTP answer, a publish picked up): only a hang
+# fails, a loaded runner does not.
+WAIT = 120.0
 sys.path.insert(0, str(PROJECT / "examples"))
 
 import shop_app  # noqa: E402
@@ -22,7 +26,7 @@ import shop_app  # noqa: E402
 def call(base: str, path: str, body=None) -> tuple[int, dict]:
     data = None if body is None else json.dumps(body).encode()
     try:
-        with urllib.request.urlopen(urllib.request.Request(base + path, data=data), timeout=5) as resp:
+        with urllib.request.urlopen(urllib.request.Request(base + path, data=data), timeout=WAIT) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -32,13 +36,14 @@ def test_the_shop_example_serves_and_follows_a_publish(tmp_path):
     site = Site(tmp_path / "site")
     site.publish(document(1))
     contracts = [load_contract(PROJECT / "config" / "contracts" / f"{n}.yaml") for n in shop_app.CONTRACTS]
+    # max_age: READY below must not depend on how soon after a poll the status is read
     with served(site.folder) as server, WeightsClient(server.url, site.root, tmp_path / "cache", interval=0.05,
-                                                      contract=contracts) as weights:
+                                                      max_age=600.0, contract=contracts) as weights:
         app = ThreadingHTTPServer(("127.0.0.1", 0), shop_app.make_handler(weights))
         threading.Thread(target=app.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{app.server_address[1]}"
         try:
-            assert weights.wait_ready(5)
+            assert weights.wait_ready(WAIT)
             status, body = call(base, "/weights/status")
             assert status == 200 and body["state"] == "READY" and body["bundle"]["version"] == "1"
             status, body = call(base, "/orders/score", ORDER)
@@ -58,7 +63,7 @@ def test_the_shop_example_serves_and_follows_a_publish(tmp_path):
             status, body = call(base, "/orders/score", {"order_amount": "lots"})
             assert status == 400 and "order_amount" in body["error"]
             site.publish(document(2))
-            wait_for(lambda: call(base, "/orders/score", ORDER)[1]["weights_version"] == "2")
+            wait_for(lambda: call(base, "/orders/score", ORDER)[1]["weights_version"] == "2", timeout=WAIT)
         finally:
             app.shutdown()
             app.server_close()

