@@ -10,7 +10,10 @@ Two comparisons, each alternating its two sides (harness):
   2-core machine, so this comparison runs 3 rounds by default (about 3 minutes in all).
 
 Both sides run ``python -m validator publish`` so process start-up and imports count, as they do for a user;
-the keys are given as CI gives them (``WEIGHTS_KEY_<ROLE>``) with a committed ``config/root.json``.
+the keys are given as CI gives them (``WEIGHTS_KEY_<ROLE>``) with a committed ``config/root.json``. The
+children run a snapshot of the package copied at the start: a no-op is only a no-op for the same builder
+(``bundle.builder_id`` hashes the package), so edits to the checkout during the run would turn it into a real
+publish, and one half-saved file would fail it.
 
     .venv/bin/python bench/bench_publish.py [--models 1000] [--large 5000] [--repeat 5] [--large-repeat 3]
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,12 +34,12 @@ PROJECT = BENCH.parent
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(BENCH))
 
-from bench_validate import make_repo
-from bench_validate_rev import commit_all
-from harness import Bench, Run
+from bench_validate import make_repo  # noqa: E402
+from bench_validate_rev import commit_all  # noqa: E402
+from harness import Bench, Run  # noqa: E402
 
-from validator.publish.keys import ROLES, env_name
-from validator.publish.repository import Expiry, init_root
+from validator.publish.keys import ROLES, env_name  # noqa: E402
+from validator.publish.repository import Expiry, init_root  # noqa: E402
 
 
 def make_weights_repo(root: Path, models: int) -> dict[str, str]:
@@ -50,15 +54,21 @@ def make_weights_repo(root: Path, models: int) -> dict[str, str]:
     return {env_name(role): signers[role].private_bytes.decode() for role in ("targets", "snapshot", "timestamp")}
 
 
-def publisher(root: Path, keys_env: dict[str, str]):
+def snapshot_code(dest: Path) -> Path:
+    """A copy of the ``validator`` package for the children to import (see the module docstring for why)."""
+    shutil.copytree(PROJECT / "validator", dest / "validator", ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def publisher(root: Path, keys_env: dict[str, str], code: Path):
     """``publish(to)``: one ``weights publish --to <to>`` in a child process; fails loudly on a non-zero exit."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEIGHTS_")}
     env.update(keys_env)
-    env["PYTHONPATH"] = str(PROJECT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(code) + os.pathsep + env.get("PYTHONPATH", "")
 
     def publish(to: Path) -> str:
         done = subprocess.run([sys.executable, "-m", "validator", "publish", "--root", str(root), "--to", str(to)],
-                              check=False, env=env, capture_output=True, text=True, timeout=900)
+                              check=False, cwd=code, env=env, capture_output=True, text=True, timeout=900)
         if done.returncode != 0:
             raise SystemExit(f"weights publish failed ({done.returncode}): {done.stderr.strip()}")
         return done.stdout
@@ -79,7 +89,8 @@ def main() -> int:
         small, large = Path(tmp, "small"), Path(tmp, "large")
         small.mkdir()
         large.mkdir()
-        publish_small = publisher(small, make_weights_repo(small, args.models))
+        code = snapshot_code(Path(tmp, "code"))
+        publish_small = publisher(small, make_weights_repo(small, args.models), code)
         fresh = (small / "sites" / f"real-{i}" for i in itertools.count())
         live = small / "sites" / "live"
         assert "version 1" in publish_small(live)
@@ -89,7 +100,7 @@ def main() -> int:
                       candidate=("no-op publish (same commit already live)", lambda: publish_small(live)),
                       target=0.2, repeat=args.repeat, warmup=1)
 
-        publish_large = publisher(large, make_weights_repo(large, args.large))
+        publish_large = publisher(large, make_weights_repo(large, args.large), code)
         fresh_large = (large / "sites" / f"real-{i}" for i in itertools.count())
 
         def per_model(publish, sites, models: int):

@@ -19,11 +19,11 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
-from bench_validate import make_repo
-from harness import Bench
+from bench_validate import make_repo  # noqa: E402
+from harness import Bench  # noqa: E402
 
-from validator.gate.sources import GitRevision, WorkTree
-from validator.gate.validate import validate
+from validator.gate.sources import GitRevision, WorkTree  # noqa: E402
+from validator.gate.validate import validate  # noqa: E402
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com", "GIT_COMMITTER_NAME": "Bench",
            "GIT_COMMITTER_EMAIL": "bench@example.com", "GIT_CONFIG_NOSYSTEM": "1"}
