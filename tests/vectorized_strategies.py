@@ -126,10 +126,15 @@ def scorecards(draw: Any) -> dict[str, Any]:
     return doc
 
 
+# The bin edges, contract bounds and boost limits the strategies above use.
+EDGES = (-5.0, 0.0, 1.0, 2.5, 7.0, 15.0, 30.0, 60.0, -10.0, 20.0, 40.0, 100.0)
+
+
 def number_value() -> st.SearchStrategy:
     return st.one_of(
         st.none(), st.just(math.nan), st.just(math.inf), st.just(-math.inf),
-        st.sampled_from([-5.0, 0.0, 1.0, 2.5, 7.0, 15.0, 30.0, 60.0, -10.0, 20.0, 40.0, 100.0]),  # edges and bounds
+        st.sampled_from(EDGES),                                  # on an edge or bound
+        st.builds(nudge, st.sampled_from(EDGES), ULPS),          # within a few ulps of one
         st.floats(min_value=-200, max_value=200, allow_nan=False), st.integers(-20, 120),
     )
 
