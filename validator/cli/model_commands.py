@@ -58,6 +58,7 @@ def evaluate(model: str, inputs: str, root: str | None) -> int:
     from validator.gate.settings import SettingsError
     from validator.gate.sources import SourceError
     from validator.kinds import KINDS, InputError
+    from validator.kinds.inputs import parse_request
 
     repo = _root(root)
     try:
@@ -69,12 +70,11 @@ def evaluate(model: str, inputs: str, root: str | None) -> int:
     if model not in models:
         raise click.BadParameter(f"no model {model!r}; models: {', '.join(sorted(models))}", param_hint="MODEL")
     text = sys.stdin.read() if inputs == "-" else inputs
-    try:
-        payload: Any = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="INPUTS") from None
     evaluator = models[model]
     try:
+        # Depth, size and finite numbers are checked here (validator.kinds.inputs.REQUEST_LIMITS): a request
+        # nested 1,000 deep or a 400-digit number is a usage error, not a crash.
+        payload: Any = parse_request(text, model) if text.strip() else {}
         result = KINDS[evaluator.kind].call(evaluator, payload)
     except (InputError, AttributeError, TypeError) as exc:
         raise click.BadParameter(str(exc), param_hint="INPUTS") from None

@@ -30,6 +30,15 @@ BUILTIN: tuple[tuple[str, str, str, str], ...] = (
      "kind: scorecard\n---\nkind: ranking", "kind: scorecard"),
     ("yaml.too-large", "The file is over `limits.max_file_bytes` (config/weights.yaml; default 1 MiB).", "(a 5 MB file)", "(one model, a few KB)"),
     ("yaml.too-deep", "The document nests deeper than `limits.max_depth` (default 64).", "a: [[[[[[...]]]]]]", "a: [1, 2]"),
+    ("yaml.number-too-large", "A number too large for a float (an integer of hundreds of digits): YAML and Python "
+     "keep it exactly, but every rule that compares it with a float would fail.",
+     "weight: 1" + "0" * 40 + "...  # 400 digits", "weight: 1.0"),
+    ("id.confusable", "An id (a key, or a one-word value: model, input, term, level, decision, reason, arm, segment "
+     "or case name) that imitates another: letters of several scripts (Unicode TR39 mixed-script), every letter a "
+     "look-alike of a Latin one, an invisible character or a compatibility form. The message shows it escaped "
+     "with each character's Unicode name.",
+     "levels: {prem\u0456um: 0.4}   # U+0456 CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I",
+     "levels: {premium: 0.4}"),
     ("schema.unknown-key", "A key the kind's schema does not know, usually a typo; the hint suggests the closest known key.",
      "wieght: 0.8", "weight: 0.8"),
     ("schema.missing-key", "A required key is missing; the hint says what it means.", "- {name: velocity, input: orders_last_24h, type: numeric}",

@@ -94,8 +94,26 @@ def rule(
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
-    """A "did you mean" hint for a near miss, or an empty string."""
+    """A "did you mean" hint for a near miss, or an empty string.
+
+    A word or suggestion with a non-ASCII character is shown escaped with the characters' Unicode names
+    (``validator.gate.unicode_ids.show``): "did you mean 'premium'?" next to a Cyrillic ``premіum`` would
+    otherwise read as two identical words. A word that differs from an option only by look-alike letters is
+    matched to it however many letters differ, and the hint says so.
+    """
     import difflib
 
-    match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"did you mean {match[0]!r}?" if match else ""
+    from validator.gate.unicode_ids import near_miss_note, show
+
+    options = [str(option) for option in options]
+    lookalike = near_miss_note(word, options)
+    if lookalike is not None:
+        option, note = lookalike
+        return f"did you mean {show(option)}? {note}"
+    match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not match:
+        return ""
+    if word.isascii():
+        return f"did you mean {show(match[0])}?"
+    return f"did you mean {show(match[0])}? (the text here is {show(word)})"
+

@@ -7,12 +7,21 @@ nodes ourselves, so each of those cases becomes a positioned finding instead of 
 
 Anchors and aliases are refused outright: they hide values from reviewers and are the vector of
 "billion laughs" bombs. Timestamps stay strings, because bundles are JSON.
+
+Every number that comes out is finite as a float: an integer of hundreds of digits is valid YAML, and Python
+keeps it exactly, but the first rule that mixes it with a float raises OverflowError. Such a number is refused
+here, at its position (``yaml.number-too-large``), so no rule, kind or contract check ever sees one.
+
+Keys and one-word strings are ids (model, input, term, level, decision, reason, arm, segment, case names): one
+with a look-alike letter from another script is refused here too (``id.confusable``, see
+``validator.gate.unicode_ids``); the check costs one ``str.isascii()`` per string when all ids are ASCII.
 """
 from __future__ import annotations
 
 import gc
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -21,6 +30,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from validator.gate.findings import Finding, Severity
+from validator.gate.unicode_ids import spoofing_problem
 
 try:  # libyaml's composer when present; the pure-Python one gives the same nodes, only slower
     from yaml import CSafeLoader as _Loader
@@ -37,6 +47,12 @@ _DECIMAL_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
 _PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][-+]?[0-9]+)?\Z")
 # PyYAML's YAML 1.1 float needs a dot and a signed exponent: 1e-3 and 1.0e3 stay text.
 _EXPONENT_TEXT = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+\Z")
+# The largest integer that converts to a finite float; sys.float_info.max has 309 digits, so a decimal literal
+# of fewer digits is always below it and is compared only when it has as many.
+_FLOAT_MAX_INT = int(sys.float_info.max)
+_FLOAT_MAX_DIGITS = len(str(_FLOAT_MAX_INT))
+# ASCII whitespace makes a string free text (a description, an accept reason), not an id.
+_FREE_TEXT = re.compile(r"[ \t\r\n]")
 
 Path = tuple
 
@@ -170,7 +186,22 @@ class _Builder:
             if node.tag != TIMESTAMP:
                 self.tag_error(node)
                 return None
+        if not node.value.isascii():
+            self.check_id(node, node.value)
         return node.value
+
+    def check_id(self, node: Node, text: str) -> None:
+        """Refuse an id that imitates another (mixed scripts, look-alikes, invisible characters)."""
+        problem = spoofing_problem(text)
+        if problem is not None:
+            self.error(node, "id.confusable", *problem)
+
+    def too_large(self, node: Node, text: str) -> None:
+        digits = len(text.replace("_", "").lstrip("+-"))
+        shown = text if len(text) <= 24 else f"{text[:12]}...{text[-6:]}"
+        self.error(node, "yaml.number-too-large",
+                   f"the number {shown} ({digits} characters) is too large for a float (the limit is about 1.8e308)",
+                   "write the number you mean; weights, thresholds and counts are far smaller")
 
     def explicit_tag(self, node: Node) -> bool:
         """Whether the node is written with a tag (``!!str 5``, ``!custom x``): its text starts with ``!``.
@@ -199,6 +230,8 @@ class _Builder:
             self.tag_error(node)
             return None
         if tag == STR or tag == VALUE:
+            if not value.isascii() and not _FREE_TEXT.search(value):
+                self.check_id(node, value)
             if plain and _EXPONENT_TEXT.match(value):
                 decimal = _decimal(value)
                 self.error(node, "yaml.yaml11-number",
@@ -220,8 +253,18 @@ class _Builder:
             return truth
         if tag == INT:
             if _DECIMAL_INT.match(value):
+                digits = len(value) - (value[0] in "+-")
+                if digits >= _FLOAT_MAX_DIGITS and (digits > _FLOAT_MAX_DIGITS or abs(int(value)) > _FLOAT_MAX_INT):
+                    self.too_large(node, value)
+                    return None
                 return int(value)
-            reads = yaml.safe_load(value)
+            try:
+                reads = yaml.safe_load(value)
+            except ValueError:  # over Python's 4300-digit limit for int(str): far beyond a float
+                reads = math.inf
+            if isinstance(reads, (int, float)) and not abs(reads) <= _FLOAT_MAX_INT:
+                self.too_large(node, value)
+                return None
             if ":" in value:
                 why = "sexagesimal (base 60)"
             elif value.lstrip("+-").startswith(("0x", "0b")):
@@ -259,9 +302,16 @@ class _Builder:
 
 def _decimal(text: str) -> str:
     """``text`` in plain positional notation (``1e-3`` -> ``0.001``), or "" when it is not finite as a float."""
-    if not math.isfinite(float(text)):
+    number = float(text)
+    if not math.isfinite(number):
         return ""
-    rendered = format(Decimal(text).normalize(), "f")
+    exact = Decimal(text).normalize()
+    if abs(exact.adjusted()) > 30:  # positional notation would be a wall of zeros: YAML 1.1's own float syntax
+        mantissa, _, exponent = repr(number).partition("e")
+        if not exponent:
+            return mantissa
+        return f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent}"
+    rendered = format(exact, "f")
     return rendered if "." in rendered else rendered + ".0"
 
 

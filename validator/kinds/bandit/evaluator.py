@@ -24,8 +24,9 @@ import math
 import random
 from typing import Any, Mapping
 
-from validator.kinds.base import ModelError
+from validator.kinds.base import InputError, ModelError
 from validator.kinds.contract import Contract
+from validator.kinds.inputs import shown
 from validator.kinds.results import Choice
 
 KIND_NAME = "bandit"
@@ -133,7 +134,10 @@ class BanditModel:
         if seed is not None:
             if rng is not None:
                 raise ValueError("pass rng or seed, not both")
-            rng = random.Random(seed)
+            try:
+                rng = random.Random(seed)
+            except TypeError:  # a list or mapping from a JSON request: the app's mistake, not a crash
+                raise InputError(self.name, "seed", f"must be an integer, got {shown(seed)}") from None
         elif rng is None:
             rng = random  # type: ignore[assignment]  # the module's functions are its shared Random's methods
         u = rng.random()

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from validator.kinds.base import InputError, ModelError, check_mapping
 from validator.kinds.contract import Contract
-from validator.kinds.inputs import InputSpec, build_specs, read
+from validator.kinds.inputs import InputSpec, build_specs, check_items, read
 from validator.kinds.results import RankedItem, Ranking
 
 KIND_NAME = "ranking"
@@ -256,6 +256,7 @@ class RankingModel:
         """
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0 or None, got {limit}")
+        check_items(self.name, items)  # REQUEST_LIMITS.max_items: every item is scored and sorted in memory
         try:
             entries = list(map(self._entry_fn(), items))
         except (AttributeError, TypeError):

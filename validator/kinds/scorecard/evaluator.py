@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from validator.kinds.base import InputError, ModelError, check_mapping
 from validator.kinds.contract import Contract
-from validator.kinds.inputs import InputSpec, build_specs, read
+from validator.kinds.inputs import InputSpec, build_specs, read, shown
 from validator.kinds.results import Score
 
 KIND_NAME = "scorecard"
@@ -407,7 +407,7 @@ def _unknown_level_handler(model: str, term: Term) -> Callable[[str], float]:
     known = ", ".join(sorted(term.levels or ()))
 
     def unknown(level: str) -> float:
-        raise InputError(model, term.input, f"is {level!r}, a level term {term.name!r} does not know "
+        raise InputError(model, term.input, f"is {shown(level)}, a level term {term.name!r} does not know "
                                             f"(known: {known}; or give the term an `other` value)")
 
     return unknown
