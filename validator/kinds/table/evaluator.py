@@ -12,6 +12,7 @@ inputs with the model's input policy (``validator.kinds.inputs.read``).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,10 +30,9 @@ from validator.kinds.table.layout import (
 )
 from validator.kinds.table.schema import KIND_NAME, SCHEMA
 
-_KEY_CHECK = {
-    "integer": lambda v: type(v) is int,
-    "category": lambda v: type(v) is str,
-    "boolean": lambda v: type(v) is bool,
+# The Python types each column type may hold once the gate embedded it (JSON: ints stay ints).
+_KEY_TYPES: dict[str, frozenset[type]] = {
+    "integer": frozenset({int}), "category": frozenset({str}), "boolean": frozenset({bool}),
 }
 
 
@@ -110,9 +110,28 @@ class TableModel:
         return f"<TableModel {self.name!r} version={self.version!r} rows={len(self._rows)}>"
 
 
+def _fits(column: ValueColumn, values: list[Any]) -> bool:
+    """Whether every value fits the column, with whole-column builtins (a reload compiles 50,000 rows in
+    milliseconds instead of one Python call per cell)."""
+    if not values:
+        return True
+    types = set(map(type, values))
+    if column.type == "boolean":
+        return types == {bool}
+    if column.type == "category":
+        return types == {str} and (column.values is None or set(values) <= set(column.values))
+    if not types <= {int, float}:
+        return False
+    if float in types and not all(map(math.isfinite, values)):
+        return False
+    if column.type == "integer" and float in types and not all(float(v).is_integer() for v in values):
+        return False
+    return (column.min is None or min(values) >= column.min) and (column.max is None or max(values) <= column.max)
+
+
 def _check_values(column: ValueColumn, values: list[Any], model: str) -> None:
-    accepts = column.accepts
-    if not all(map(accepts, values)):
+    if not _fits(column, values):
+        accepts = column.accepts
         bad = next(i for i, v in enumerate(values) if not accepts(v))
         raise ModelError(f"model {model!r}: row {bad + 1} has {column.column} = {values[bad]!r}, which is not a "
                          f"{column.type} within the header's range")
@@ -140,8 +159,7 @@ def compile(data: Mapping[str, Any], contract: Contract | None) -> TableModel:
         if not isinstance(values, list) or len(values) != count:
             raise ModelError(f"model {name!r}: embedded column {column!r} is missing or not {count} rows long")
     for key in layout.keys:
-        check = _KEY_CHECK[key.type]
-        if not all(map(check, columns[key.column])):
+        if not set(map(type, columns[key.column])) <= _KEY_TYPES[key.type]:
             raise ModelError(f"model {name!r}: key column {key.column!r} holds a value that is not {key.type}")
     for value in layout.values:
         _check_values(value, columns[value.column], name)
