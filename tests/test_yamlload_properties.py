@@ -6,7 +6,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from validator.gate.unicode_ids import spoofing_problem
-from validator.gate.yamlload import _EXPONENT_TEXT, load_bytes
+from validator.gate.yamlload import _EXPONENT_TEXT, MAX_MAGNITUDE, load_bytes
 
 
 def strings(value):
@@ -24,7 +24,7 @@ scalars = (
     st.none()
     | st.booleans()
     | st.integers(min_value=-(10**12), max_value=10**12)
-    | st.floats(allow_nan=False, allow_infinity=False, width=64)
+    | st.floats(min_value=-MAX_MAGNITUDE, max_value=MAX_MAGNITUDE, width=64)  # beyond: yaml.number-too-large
     | st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20)
 )
 documents = st.dictionaries(

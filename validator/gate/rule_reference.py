@@ -30,9 +30,10 @@ BUILTIN: tuple[tuple[str, str, str, str], ...] = (
      "kind: scorecard\n---\nkind: ranking", "kind: scorecard"),
     ("yaml.too-large", "The file is over `limits.max_file_bytes` (config/weights.yaml; default 1 MiB).", "(a 5 MB file)", "(one model, a few KB)"),
     ("yaml.too-deep", "The document nests deeper than `limits.max_depth` (default 64).", "a: [[[[[[...]]]]]]", "a: [1, 2]"),
-    ("yaml.number-too-large", "A number too large for a float (an integer of hundreds of digits): YAML and Python "
-     "keep it exactly, but every rule that compares it with a float would fail.",
-     "weight: 1" + "0" * 40 + "...  # 400 digits", "weight: 1.0"),
+    ("yaml.number-too-large", "A number beyond 2^53 (9,007,199,254,740,992) either way: an integer of hundreds of "
+     "digits is valid YAML but no float, and 1.0e+300 is a float whose square is not. No weight, threshold, range "
+     "or count comes near the limit; within it the checks' arithmetic cannot overflow.",
+     "weight: 1.0e+300", "weight: 1.0"),
     ("id.confusable", "An id (a key, or a one-word value: model, input, term, level, decision, reason, arm, segment "
      "or case name) that imitates another: letters of several scripts (Unicode TR39 mixed-script), every letter a "
      "look-alike of a Latin one, an invisible character or a compatibility form. The message shows it escaped "

@@ -70,7 +70,7 @@ def _scripts(text: str) -> list[str]:
 
 def latin_lookalikes(text: str) -> dict[str, str]:
     """Each non-Latin character of ``text`` that Unicode lists as confusable with one Latin (or ASCII) character."""
-    from confusable_homoglyphs.categories import alias  # type: ignore[import-untyped]
+    from confusable_homoglyphs.categories import alias
     from confusable_homoglyphs.confusables import confusables_data  # type: ignore[import-untyped]
 
     out: dict[str, str] = {}
