@@ -20,17 +20,26 @@ def strings(value):
         for v in value:
             yield from strings(v)
 
+def tame(text: str) -> str:
+    """``text``, or its ASCII characters when it would be refused as a spoofable id (tests/test_unicode_ids.py):
+    random Unicode mixes scripts in most strings, and filtering those out starves Hypothesis."""
+    if spoofing_problem(text) is None:
+        return text
+    return "".join(ch for ch in text if ch.isascii()) or "k"
+
+
 scalars = (
     st.none()
     | st.booleans()
     | st.integers(min_value=-(10**12), max_value=10**12)
     | st.floats(min_value=-MAX_MAGNITUDE, max_value=MAX_MAGNITUDE, width=64)  # beyond: yaml.number-too-large
-    | st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20)
+    | st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20).map(tame)
 )
 documents = st.dictionaries(
-    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12).map(tame),
     st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.text(min_size=1, max_size=8).filter(lambda s: s.isprintable()), inner, max_size=4), max_leaves=20),
+        st.text(min_size=1, max_size=8).filter(lambda s: s.isprintable()).map(tame), inner, max_size=4),
+        max_leaves=20),
     min_size=1,
     max_size=6,
 )
@@ -40,8 +49,8 @@ documents = st.dictionaries(
 @given(documents, st.booleans())
 def test_loader_agrees_with_safe_load(data, flow):
     # The intended differences: text like 1e-3 that PyYAML leaves unquoted is flagged, and so is an id that
-    # imitates another (mixed scripts, invisible characters; tests/test_unicode_ids.py).
-    assume(not any(_EXPONENT_TEXT.match(s) or spoofing_problem(s) for s in strings(data)))
+    # imitates another (the strategies above tame those).
+    assume(not any(_EXPONENT_TEXT.match(s) for s in strings(data)))
     text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True, sort_keys=False)
     expected = yaml.safe_load(text)
     doc, findings = load_bytes(text.encode("utf-8"), "m.yaml")
