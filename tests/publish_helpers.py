@@ -15,9 +15,9 @@ from typing import Any, Iterator
 
 from validator.publish.bundle import Bundle, Provenance
 from validator.publish.keys import ROLES, KeySource, env_name
-from validator.publish.storage import FolderStorage, Storage
-from validator.publish.serve import StaticServer
 from validator.publish.repository import Expiry, init_root
+from validator.publish.serve import StaticServer
+from validator.publish.storage import FolderStorage, Storage
 
 PROJECT = Path(__file__).resolve().parents[1]
 BUNDLE = "production/bundle.json"

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from publish_helpers import TestKeys, make_repo
+
+from validator.kinds.contract import Contract
 from validator.publish import repository as tuf_repo
 from validator.publish.bundle import Bundle, Provenance, build_bundle, canonical_json
-from validator.kinds.contract import Contract
-from validator.publish.storage import FolderStorage
 from validator.publish.repository import Expiry
+from validator.publish.storage import FolderStorage
 
 PROJECT = Path(__file__).resolve().parents[1]
 # One order whose fraud_risk z is the intercept plus a fixed sum of contributions.

@@ -17,14 +17,13 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator, Draft202012Validator
 
+from validator.gate.rules import RuleContext
 from validator.kinds import KINDS, ModelError
-from validator.kinds.bandit import KIND
+from validator.kinds.bandit import KIND, rules
 from validator.kinds.bandit.evaluator import BanditModel, compile, input_types, inputs_used, outputs_emitted
 from validator.kinds.bandit.schema import SCHEMA
 from validator.kinds.contract import Contract
 from validator.kinds.results import Choice
-from validator.kinds.bandit import rules
-from validator.gate.rules import RuleContext
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONTRACT_DATA = yaml.safe_load((PROJECT / "config" / "contracts" / "storefront.yaml").read_text(encoding="utf-8"))

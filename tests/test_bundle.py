@@ -7,12 +7,22 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from publish_helpers import change_weights, commit_all, git, make_invoker, make_repo
+
 from validator.api import validate_paths
-from validator.publish.bundle import BUNDLE_FORMAT_VERSION, BundleError, BundleInvalid, apply_defaults, build_bundle, canonical_json, dirty_inputs, read_bundle, target_path
 from validator.kinds import KINDS, compile_model
 from validator.kinds.contract_schema import CONTRACT_SCHEMA
+from validator.publish.bundle import (
+    BUNDLE_FORMAT_VERSION,
+    BundleError,
+    BundleInvalid,
+    apply_defaults,
+    build_bundle,
+    canonical_json,
+    dirty_inputs,
+    read_bundle,
+    target_path,
+)
 
 
 @pytest.fixture

@@ -258,7 +258,7 @@ def _prepare(block: Block, tmp_path: Path):
 def _matches(expected: list[str], actual: list[str]) -> bool:
     if len(expected) != len(actual):
         return False
-    for want, got in zip(expected, actual):
+    for want, got in zip(expected, actual, strict=False):
         pattern = ".*".join(re.escape(part) for part in want.rstrip().split("..."))
         if not re.fullmatch(pattern, got.rstrip()):
             return False

@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 import yaml
 
-from validator.gate.guardrails import GuardrailConfigError, builtin_defaults, evaluate, limits_for, load_defaults, new_accepts
+from validator.gate.guardrails import (
+    GuardrailConfigError,
+    builtin_defaults,
+    evaluate,
+    limits_for,
+    load_defaults,
+    new_accepts,
+)
 from validator.kinds import KINDS
 
 PROJECT = Path(__file__).resolve().parents[1]

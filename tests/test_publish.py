@@ -9,17 +9,27 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from ci_env import tool_missing
 from publish_helpers import (
-    BUNDLE, CrashingStorage, SimulatedCrash, TestKeys, change_weights, commit_all, fake_bundle, fetch, files_of,
-    make_invoker, make_repo, served,
+    BUNDLE,
+    CrashingStorage,
+    SimulatedCrash,
+    TestKeys,
+    change_weights,
+    commit_all,
+    fake_bundle,
+    fetch,
+    files_of,
+    make_invoker,
+    make_repo,
+    served,
 )
+
 from validator.publish import repository as tuf_repo
 from validator.publish.bundle import build_bundle
 from validator.publish.keys import KeyProblem
-from validator.publish.storage import FolderStorage, FsspecStorage, StorageError, open_storage
 from validator.publish.repository import Expiry, RepositoryStateError, StorageFetcher
+from validator.publish.storage import FolderStorage, FsspecStorage, StorageError, open_storage
 
 PUBLISHED = ".weights/published"
 DEMO_ROOT = ".weights/dev-keys/root.json"
@@ -293,9 +303,10 @@ def test_publish_settings_errors_exit_2(repo, weights):
 # --- keys ---------------------------------------------------------------------------------------------------
 
 def test_key_sources_env_text_file_uri_and_folder(tmp_path):
+    from tuf.api.metadata import Metadata
+
     from validator.publish.keys import KeySource
     from validator.publish.repository import role_keys
-    from tuf.api.metadata import Metadata
 
     keys = TestKeys.generate()
     root = Metadata.from_bytes(keys.root()).signed

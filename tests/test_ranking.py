@@ -22,14 +22,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator, Draft202012Validator
 
+from validator.gate.rules import RuleContext
 from validator.kinds import KINDS, InputError, ModelError
 from validator.kinds.contract import Contract
-from validator.kinds.ranking import KIND
+from validator.kinds.ranking import KIND, rules
 from validator.kinds.ranking.evaluator import RankingModel, compile, input_types, inputs_used, outputs_emitted
 from validator.kinds.ranking.schema import SCHEMA
 from validator.kinds.results import RankedItem, Ranking
-from validator.kinds.ranking import rules
-from validator.gate.rules import RuleContext
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONTRACT_DATA = yaml.safe_load((PROJECT / "config" / "contracts" / "search.yaml").read_text(encoding="utf-8"))

@@ -9,17 +9,16 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 from validator.gate.check import run_check
 from validator.gate.findings import Finding, Severity
+from validator.gate.replay import Distribution, GuardrailResult, Impact
 from validator.report import MARKER, fmt_number, metric_rows, render_check
 from validator.report.charts import mermaid_xychart, svg_bars
 from validator.report.github import annotations, write_step_summary
 from validator.report.html import render_check_html
 from validator.report.markdown import render_check_markdown
-from validator.gate.replay import Distribution, GuardrailResult, Impact
-
-from conftest import git
 
 DECISIONS = Distribution("decision share", None, ("approve", "review", "decline"), (0.948, 0.048, 0.004),
                          (0.925, 0.061, 0.014))

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from validator.gate import golden
 from validator.api import validate_paths
 from validator.cli import main
+from validator.gate import golden
 from validator.gate.scaffold import ScaffoldError, plan, write
-from validator.kinds import KINDS
 from validator.gate.sources import WorkTree
 from validator.gate.validate import settings_from, validate
+from validator.kinds import KINDS
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONTRACTS = sorted(p.stem for p in (PROJECT / "config" / "contracts").glob("*.yaml"))

@@ -15,13 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator, Draft202012Validator
 
+from validator.gate.rules import RuleContext
 from validator.kinds import InputError, ModelError
 from validator.kinds.contract import Contract, InputDecl
-from validator.kinds.scorecard import KIND
+from validator.kinds.scorecard import KIND, rules
 from validator.kinds.scorecard.evaluator import compile, input_types, inputs_used, outputs_emitted
 from validator.kinds.scorecard.schema import SCHEMA
-from validator.kinds.scorecard import rules
-from validator.gate.rules import RuleContext
 
 PROJECT = Path(__file__).resolve().parents[1]
 

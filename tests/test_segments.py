@@ -21,15 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator, Draft202012Validator
 
+from validator.gate.rules import RuleContext
 from validator.kinds import KINDS, InputError, ModelError
 from validator.kinds.contract import Contract
 from validator.kinds.inputs import build_specs, read
 from validator.kinds.results import Assignment
-from validator.kinds.segments import KIND
+from validator.kinds.segments import KIND, rules
 from validator.kinds.segments.evaluator import SegmentsModel, compile, input_types, inputs_used, outputs_emitted
 from validator.kinds.segments.schema import SCHEMA
-from validator.kinds.segments import rules
-from validator.gate.rules import RuleContext
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONTRACT_DATA = yaml.safe_load((PROJECT / "config" / "contracts" / "marketing.yaml").read_text(encoding="utf-8"))

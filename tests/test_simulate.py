@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from validator.kinds.contract import Contract
 from validator.gate.replay import Impact, ReplayError, format_impact, simulate_model
+from validator.kinds.contract import Contract
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONTRACT_OF = {"fraud_risk": "checkout", "churn_coupon": "retention", "search_ranking": "search",

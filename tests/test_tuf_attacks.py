@@ -10,16 +10,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from publish_helpers import BUNDLE, TestKeys, fake_bundle, fetch, served
 from tuf.api import exceptions
 from tuf.api.metadata import Metadata, MetaFile, TargetFile
 from tuf.api.serialization.json import JSONSerializer
 from tuf.ngclient import UpdaterConfig
 
-from publish_helpers import BUNDLE, TestKeys, fake_bundle, fetch, served
 from validator.publish import repository as tuf_repo
 from validator.publish.keys import generate
-from validator.publish.storage import FolderStorage
 from validator.publish.repository import Expiry, content_file
+from validator.publish.storage import FolderStorage
 
 V1, V2 = fake_bundle("v1").data, fake_bundle("v2").data
 

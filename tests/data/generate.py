@@ -124,7 +124,7 @@ def search_candidates(rng: np.random.Generator, queries: int = 600) -> pa.Table:
         columns["item_id"] += [f"sku{i:05d}" for i in items]
         columns["bm25_score"] += bm25.tolist()
         columns["sales_30d"] += sales.astype(np.int64).tolist()
-        columns["avg_rating"] += [None if r == 0 else float(x) for r, x in zip(reviews, rating)]
+        columns["avg_rating"] += [None if r == 0 else float(x) for r, x in zip(reviews, rating, strict=False)]
         columns["review_count"] += reviews.tolist()
         columns["in_stock"] += (stock > 0).tolist()
         columns["stock_units"] += stock.tolist()

@@ -52,11 +52,11 @@ def test_command(models: Sequence[str], fmt: str | None, verbose: bool, root: st
     MODELS limits the run to those models' cases. The same cases run under pytest through the plugin.
     """
     from validator.gate import golden
+    from validator.gate.sources import WorkTree
+    from validator.gate.validate import settings_from, validate
     from validator.report.github import render_test_github
     from validator.report.jsonfmt import render_test_json
     from validator.report.text import render_test_text
-    from validator.gate.sources import WorkTree
-    from validator.gate.validate import settings_from, validate
 
     repo = _root(root)
     try:

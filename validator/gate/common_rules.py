@@ -9,8 +9,8 @@ import re
 from typing import Iterator
 
 from validator.gate.findings import Severity
-from validator.kinds.schema_parts import NAME_PATTERN
 from validator.gate.rules import Problem, RuleContext, did_you_mean, rule
+from validator.kinds.schema_parts import NAME_PATTERN
 
 # Output fields an app may leave undeclared (it then accepts any value): reason codes are informative.
 OPTIONAL_OUTPUT_FIELDS = frozenset({"reasons"})

@@ -63,7 +63,7 @@ def show(text: str) -> str:
 
 
 def _scripts(text: str) -> list[str]:
-    from confusable_homoglyphs.categories import alias  # type: ignore[import-untyped]
+    from confusable_homoglyphs.categories import alias
 
     return [alias(ch) for ch in text]
 
@@ -71,7 +71,7 @@ def _scripts(text: str) -> list[str]:
 def latin_lookalikes(text: str) -> dict[str, str]:
     """Each non-Latin character of ``text`` that Unicode lists as confusable with one Latin (or ASCII) character."""
     from confusable_homoglyphs.categories import alias
-    from confusable_homoglyphs.confusables import confusables_data  # type: ignore[import-untyped]
+    from confusable_homoglyphs.confusables import confusables_data
 
     out: dict[str, str] = {}
     for ch in text:

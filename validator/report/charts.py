@@ -17,7 +17,7 @@ def labels(dist: Any) -> list[str]:
     edges = list(dist.edges or ())
     n = max(len(dist.base), len(dist.head))
     if len(edges) == n + 1:
-        return [f"{_edge(a)}–{_edge(b)}" for a, b in zip(edges[:-1], edges[1:])]
+        return [f"{_edge(a)}–{_edge(b)}" for a, b in zip(edges[:-1], edges[1:], strict=False)]
     return [str(i + 1) for i in range(n)]
 
 

@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence, TextIO
 
-from validator.report.findings import _escape_data, github_command
 from validator.report import ANNOTATION_LIMIT, verdict_line
+from validator.report.findings import _escape_data, github_command
 
 if TYPE_CHECKING:  # pragma: no cover
     from validator.gate.check import CheckResult

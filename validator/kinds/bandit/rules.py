@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping
 
 from validator.gate.findings import Severity
-from validator.kinds.bandit.evaluator import SHARE_EPSILON, STRONG_PRIOR, counts, floors_total, holdout_share
 from validator.gate.rules import Problem, RuleContext, rule
+from validator.kinds.bandit.evaluator import SHARE_EPSILON, STRONG_PRIOR, counts, floors_total, holdout_share
 
 KINDS = ["bandit"]
 # Floors and holdout above this share leave the bandit less than half the traffic to optimise.

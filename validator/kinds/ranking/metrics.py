@@ -83,7 +83,7 @@ def _rank_groups(acc: RankingMetrics, table: pa.Table, vb: Any, vh: Any, query: 
     if relevance:
         rel = to_column(table.column(relevance), NUMBER, f"dataset {relpath}, relevance column {relevance!r},").values
     ends = np.append(starts[1:], len(labels))
-    for s, e in zip(starts, ends):
+    for s, e in zip(starts, ends, strict=False):
         acc.add_group(rb.ranks[s:e] if rb else None, rh.ranks[s:e] if rh else None,
                       rel[s:e] if rel is not None else None)
 

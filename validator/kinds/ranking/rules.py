@@ -11,9 +11,9 @@ import math
 from typing import Any, Iterator, Mapping
 
 from validator.gate.findings import Severity
+from validator.gate.rules import Problem, RuleContext, did_you_mean, rule
 from validator.kinds.contract import InputDecl
 from validator.kinds.ranking.evaluator import DEFAULT_TRANSFORM, NON_NEGATIVE, OPERATORS, types_agree, uses
-from validator.gate.rules import Problem, RuleContext, did_you_mean, rule
 
 KINDS = ["ranking"]
 NUMERIC = ("number", "integer")
@@ -458,7 +458,7 @@ def condition_reachable(ctx: RuleContext) -> Iterator[Problem]:
             continue
         lo, hi, extra = _span_of(ctx, name)
         shown = f"[{_fmt(lo) if lo is not None else '-infinity'}, {_fmt(hi) if hi is not None else 'infinity'}]"
-        holds = lambda v: at_least <= v < below  # noqa: E731
+        holds = lambda v, lo_=at_least, hi_=below: lo_ <= v < hi_  # noqa: E731 - bound now: the loop moves on
         never = ((hi is not None and at_least > hi) or (lo is not None and below <= lo)) and not any(map(holds, extra))
         always = ((at_least == -math.inf or (lo is not None and at_least <= lo))
                   and (below == math.inf or (hi is not None and below > hi)) and all(map(holds, extra)))

@@ -10,9 +10,9 @@ import math
 from typing import Any, Iterator, Mapping
 
 from validator.gate.findings import Severity
+from validator.gate.rules import Problem, RuleContext, did_you_mean, rule
 from validator.kinds.contract import InputDecl
 from validator.kinds.scorecard.evaluator import INPUT_TYPE_OF_TERM, reasons_top
-from validator.gate.rules import Problem, RuleContext, did_you_mean, rule
 
 KINDS = ["scorecard"]
 # Transforms that refuse negative inputs at request time.
@@ -54,7 +54,7 @@ def _bands_well_formed(data: Mapping[str, Any]) -> bool:
         return False
     if data.get("link") == "logistic" and not all(0 < b < 1 for b in belows):
         return False
-    return all(a < b for a, b in zip(belows, belows[1:]))
+    return all(a < b for a, b in zip(belows, belows[1:], strict=False))
 
 
 @rule("scorecard.unique-names", Severity.ERROR, kinds=KINDS)

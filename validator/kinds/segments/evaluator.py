@@ -180,7 +180,7 @@ class SegmentsModel:
     def distances(self, inputs: Mapping[str, Any]) -> dict[str, float]:
         """Every segment's distance for a request, in file order: what an analyst asks when an assignment surprises."""
         point = self._point(inputs)
-        return {seg: math.dist(point, c) for (seg, _), c in zip(self._segments, self._centroids)}
+        return {seg: math.dist(point, c) for (seg, _), c in zip(self._segments, self._centroids, strict=False)}
 
     def __repr__(self) -> str:
         return f"<SegmentsModel {self.name!r} version={self.version!r} segments={len(self._segments)}>"
@@ -266,7 +266,7 @@ def compile(data: Mapping[str, Any], contract: Contract | None) -> SegmentsModel
                 f"missing {missing or 'none'}, unknown {unknown or 'none'}"
             )
         centroids.append(tuple(
-            _finite(centroid[n], f"segment {sid!r} centroid {n!r}") * root for n, root in zip(names, roots)
+            _finite(centroid[n], f"segment {sid!r} centroid {n!r}") * root for n, root in zip(names, roots, strict=False)
         ))
         pairs.append((sid, variant))
 

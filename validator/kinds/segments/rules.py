@@ -10,8 +10,16 @@ import math
 from typing import Any, Iterator, Mapping
 
 from validator.gate.findings import Severity
-from validator.kinds.segments.evaluator import DEFAULT_TRANSFORM, INVERSES, NON_NEGATIVE, TRANSFORMS, centroid_distance, feature_weight, transformed_range
 from validator.gate.rules import Problem, RuleContext, did_you_mean, rule
+from validator.kinds.segments.evaluator import (
+    DEFAULT_TRANSFORM,
+    INVERSES,
+    NON_NEGATIVE,
+    TRANSFORMS,
+    centroid_distance,
+    feature_weight,
+    transformed_range,
+)
 
 KINDS = ["segments"]
 # Two centroids closer than this (scaled units) split one group of customers on noise.
@@ -270,7 +278,7 @@ def fallback_reachable(ctx: RuleContext) -> Iterator[Problem]:
             centroid = segment["centroid"]
             reach = math.sqrt(sum(
                 feature_weight(f) * max((lo - centroid[f["name"]]) ** 2, (hi - centroid[f["name"]]) ** 2)
-                for f, (lo, hi) in zip(features, boxes)  # type: ignore[misc]
+                for f, (lo, hi) in zip(features, boxes, strict=False)  # type: ignore[misc]
             ))
             if farthest is None or reach < farthest[0]:
                 farthest = (reach, segment["id"])
