@@ -49,8 +49,9 @@ def _numeric_decl(ctx: RuleContext, name: str) -> InputDecl | None:
 def _bands_well_formed(data: Mapping[str, Any]) -> bool:
     """Bands that bands-ordered and bands-in-range accept (other rules stay quiet about broken ones)."""
     bands = _bands(data)
-    belows = [b.get("below") for b in bands[:-1]]
-    if None in belows or (bands and "below" in bands[-1]):
+    given = [b.get("below") for b in bands[:-1]]
+    belows = [b for b in given if b is not None]
+    if len(belows) < len(given) or (bands and "below" in bands[-1]):
         return False
     if data.get("link") == "logistic" and not all(0 < b < 1 for b in belows):
         return False
@@ -624,6 +625,50 @@ def reasons_unused(ctx: RuleContext) -> Iterator[Problem]:
                   "add reasons: {top: 3} to report them, or remove the codes")
 
 
+@rule("scorecard.replay-costs", Severity.ERROR, kinds=KINDS)
+def replay_costs(ctx: RuleContext) -> Iterator[Problem]:
+    """Every key under `replay.costs` is a decision of the model (its bands, or the contract's decisions for it), and every decision the bands emit has costs: the replay weighs each row by its decision's costs, so a misspelt key is ignored and its rows silently cost nothing (the report's expected loss drops).
+
+    Bad:
+        replay:
+          dataset: tests/data/fraud_orders.parquet
+          outcome: is_fraud
+          costs:
+            approve: {positive: 150.0, negative: 0.0}
+            reveiw: {positive: 8.0, negative: 6.0}
+            decline: {positive: 0.0, negative: 25.0}
+    Good:
+        replay:
+          dataset: tests/data/fraud_orders.parquet
+          outcome: is_fraud
+          costs:
+            approve: {positive: 150.0, negative: 0.0}
+            review: {positive: 8.0, negative: 6.0}
+            decline: {positive: 0.0, negative: 25.0}
+    """
+    costs = (ctx.data.get("replay") or {}).get("costs")
+    if not isinstance(costs, Mapping) or not costs:
+        return
+    emitted = [b["decision"] for b in _bands(ctx.data) if isinstance(b.get("decision"), str)]
+    declared: frozenset[str] = frozenset()
+    if ctx.contract is not None:
+        declared = ctx.contract.outputs.get(str(ctx.data.get("name")), {}).get("decisions", frozenset())
+    known = list(dict.fromkeys([*emitted, *sorted(declared)]))
+    for key in costs:
+        if key not in known:
+            hint = did_you_mean(str(key), known)
+            yield Problem(("replay", "costs", key), f"replay.costs names {key!r}, which is not a decision of this model"
+                          f"{' (' + hint + ')' if hint else ''}; its decisions: {', '.join(known)}",
+                          "name each decision exactly as the bands do: costs of an unknown key are ignored",
+                          at_key=True)
+    missing = [d for d in dict.fromkeys(emitted) if d not in costs]
+    if missing:
+        yield Problem(("replay", "costs"), f"replay.costs gives no costs for {', '.join(repr(d) for d in missing)}: "
+                      "rows with that decision would count as costing nothing in the expected loss",
+                      "add {positive: <cost>, negative: <cost>} for each decision (0.0 where it truly costs nothing)",
+                      at_key=True)
+
+
 RULES = (
     unique_names,
     input_one_type,
@@ -640,6 +685,7 @@ RULES = (
     bands_reachable,
     reason_codes,
     reasons_unused,
+    replay_costs,
 )
 
 __all__ = ["RULES"]
