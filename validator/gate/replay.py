@@ -26,6 +26,7 @@ from validator.data.datasets import (
     DatasetError,
     Wanted,
     read_batches,
+    resolve,
 )
 from validator.gate.guardrails import (
     GuardrailConfigError,
@@ -176,6 +177,7 @@ def simulate_model(root: Path, name: str, base: Mapping | None, head: Mapping | 
         advice = ("no replay dataset declared: add `replay: {dataset: tests/data/<file>.parquet}` to the model "
                   "file to measure its impact")
         return Impact(name, kind_name, "", 0, status, {}, [advice], [], [])
+    _check_named_columns(root, name, replay, datasets)
     job = ReplayJob(root, name, kind_name, vb, vh, base, head, replay, datasets, batch_rows, seed)
     try:
         measured = metrics.measure(job)
@@ -189,6 +191,46 @@ def simulate_model(root: Path, name: str, base: Mapping | None, head: Mapping | 
 
 
 # -------------------------------------------------------------------------------------------------- reading
+
+# The ``replay:`` keys that name a dataset column (an outcome, a query id, relevance labels).
+COLUMN_KEYS = ("outcome", "query", "relevance")
+
+
+def dataset_columns(root: Path, relpath: str) -> list[str] | None:
+    """The column names of a dataset from its schema alone (the Parquet footer, the CSV header line), or None
+    when the file is absent or unreadable: the replay itself reports that, positioned at ``replay.dataset``."""
+    import csv
+
+    import pyarrow.parquet as pq
+
+    try:
+        path = resolve(root, relpath)
+        if path.suffix.lower() == ".parquet":
+            return list(pq.read_schema(path).names)
+        with path.open(encoding="utf-8", errors="replace", newline="") as stream:
+            return [name.strip() for name in next(csv.reader(stream), [])]
+    except (DatasetError, OSError, pa.ArrowInvalid):
+        return None
+
+
+def _check_named_columns(root: Path, name: str, replay: Mapping[str, Any], datasets: Sequence[str]) -> None:
+    """A ``replay.outcome`` / ``query`` / ``relevance`` that names no column of a dataset is an error at that
+    key, with a did-you-mean, before any row is read: otherwise the message points at ``replay.dataset``, and
+    the file the analyst must fix is the model's key, not the data."""
+    from validator.gate.rules import did_you_mean
+
+    for relpath in datasets:
+        columns = dataset_columns(root, relpath)
+        if columns is None:
+            continue
+        for key in COLUMN_KEYS:
+            column = replay.get(key)
+            if isinstance(column, str) and column not in columns:
+                hint = did_you_mean(column, columns)
+                raise ReplayError(name, ("replay", key),
+                                  f"{column!r} is not a column of {relpath}{' (' + hint + ')' if hint else ''}; "
+                                  f"its columns: {', '.join(columns)}")
+
 
 
 def _wanted(models: Sequence[Any], extra: Sequence[Wanted] = ()) -> list[Wanted]:
