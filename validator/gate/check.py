@@ -288,7 +288,9 @@ def run_check(root: Path, base_rev: str | None = None, head_rev: str | None = No
 def _replay(root: Path, name: str, path: str, base: Revision, head: Revision, seed: int,
             simulate_model: Callable[..., Any] | None) -> tuple[Any, Finding | None]:
     if simulate_model is None:
-        from validator.gate.replay import simulate_model
+        from validator.gate.replay import simulate_model as default_simulate
+
+        simulate_model = default_simulate
 
     head_data = head.validation.models.get(name)
     base_data = base.validation.models.get(name)

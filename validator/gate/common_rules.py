@@ -132,7 +132,7 @@ def output_accepted(ctx: RuleContext) -> Iterator[Problem]:
     if ctx.contract is None:
         return
     name = ctx.data.get("name")
-    accepted = ctx.contract.outputs.get(name, {})
+    accepted = ctx.contract.outputs.get(name, {}) if isinstance(name, str) else {}
     for field, values in ctx.kind.outputs_emitted(ctx.data).items():
         if field not in accepted:
             if field in OPTIONAL_OUTPUT_FIELDS or not values:

@@ -75,7 +75,7 @@ class KeySource:
 
     def signer(self, role: str, trusted: Mapping[str, "Key"]) -> "Signer":
         """The signer for ``role``; its key must be one of ``trusted`` (key id -> public key from the root)."""
-        from securesystemslib.signer import CryptoSigner, Signer
+        from securesystemslib.signer import CryptoSigner, Signer, SSlibKey
 
         where = self.where(role)
         if where is None:
@@ -99,7 +99,10 @@ class KeySource:
                 f"the {role} key from {where} (key id {short(public.keyid)}) is not one the root trusts for "
                 f"{role} ({names}): wrong key, or it was rotated out (weights keys rotate {role})"
             )
-        return CryptoSigner(private, trusted[public.keyid])
+        key = trusted[public.keyid]
+        # The root's keys load as SSlibKey for every key type a PEM private key can be (Key.from_dict).
+        assert isinstance(key, SSlibKey)
+        return CryptoSigner(private, key)
 
     def _pem(self, role: str, where: str) -> bytes:
         name = env_name(role)

@@ -103,18 +103,18 @@ def verdict_line(result: "CheckResult") -> str:
 
 def counts(result: "CheckResult") -> dict[str, int]:
     findings = result.findings
-    replayed = [m for m in result.models if m.impact is not None]
+    impacts = [m.impact for m in result.models if m.impact is not None]
     return {
         "models": len(set(result.head.validation.model_paths) | set(result.base.validation.model_paths)),
         "models_changed": sum(1 for d in result.diff.models if d.status != "unchanged"),
-        "models_replayed": len(replayed),
+        "models_replayed": len(impacts),
         "errors": sum(f.severity.value == "error" for f in findings),
         "warnings": sum(f.severity.value == "warning" for f in findings),
         "validation_errors": result.validation.error_count,
         "golden_passed": result.golden.passed,
         "golden_failed": result.golden.failed,
-        "guardrails_breached": sum(1 for m in replayed for g in m.impact.guardrails if g.failed),  # type: ignore[union-attr]
-        "guardrails_accepted": sum(1 for m in replayed for g in m.impact.guardrails if g.breached and g.accepted),  # type: ignore[union-attr]
+        "guardrails_breached": sum(1 for impact in impacts for g in impact.guardrails if g.failed),
+        "guardrails_accepted": sum(1 for impact in impacts for g in impact.guardrails if g.breached and g.accepted),
     }
 
 

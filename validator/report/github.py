@@ -5,8 +5,6 @@ the most important ones go first (gate failures before warnings, in file order) 
 were left out. The job summary (``$GITHUB_STEP_SUMMARY``, appended as GitHub expects) gets the same
 Markdown as the pull-request comment.
 """
-from __future__ import annotations
-
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence, TextIO

@@ -22,12 +22,21 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol
 
 from validator.kinds.base import InputError, ModelError
 from validator.kinds.contract import Contract
 from validator.kinds.inputs import shown
 from validator.kinds.results import Choice
+
+
+class RandomSource(Protocol):
+    """What choose() draws from: a ``random.Random``, the ``random`` module itself, or an app's own generator."""
+
+    def random(self) -> float: ...
+
+    def betavariate(self, alpha: float, beta: float) -> float: ...
+
 
 KIND_NAME = "bandit"
 # A prior with more pseudo-observations than this outweighs weeks of real data (bandit.prior-strength).
@@ -108,7 +117,7 @@ class BanditModel:
         """Each arm's expected success rate, (alpha + successes) / (alpha + successes + beta + failures)."""
         return {arm: a / (a + b) for arm, a, b in self._arms}
 
-    def choose(self, rng: random.Random | None = None, *, seed: int | None = None) -> Choice:
+    def choose(self, rng: RandomSource | None = None, *, seed: int | None = None) -> Choice:
         """The variant for one visitor.
 
         Draw order (a vectorised twin must reproduce this distribution):
@@ -139,7 +148,7 @@ class BanditModel:
             except TypeError:  # a list or mapping from a JSON request: the app's mistake, not a crash
                 raise InputError(self.name, "seed", f"must be an integer, got {shown(seed)}") from None
         elif rng is None:
-            rng = random  # type: ignore[assignment]  # the module's functions are its shared Random's methods
+            rng = random  # the module's functions are its shared Random's methods
         u = rng.random()
         if u < self._holdout_share:
             return Choice(self._holdout, True, self.name, self.version)  # type: ignore[arg-type]

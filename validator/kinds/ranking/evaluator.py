@@ -185,7 +185,7 @@ class RankingModel:
         """The item's inputs after the model's policy, in first-use order."""
         values = []
         for input_name, code, lo, hi, spec in self._inputs:
-            value = item.get(input_name)
+            value: Any = item.get(input_name)  # whatever the app sent: compared only once its type is known
             tv = type(value)
             if code == _NUMBER:
                 ok = (tv is float or tv is int) and lo <= value <= hi
@@ -274,7 +274,8 @@ class RankingModel:
             keys = self._keys
             # Least significant key first; Python's sort is stable, also with reverse=True.
             for k in range(len(keys) - 1, -1, -1):
-                order.sort(key=lambda p, k=k: entries[p][1][k], reverse=keys[k][1])
+                column = [entry[1][k] for entry in entries]
+                order.sort(key=column.__getitem__, reverse=keys[k][1])
             order.sort(key=lambda p: entries[p][0], reverse=True)
         if limit is not None:
             order = order[:limit]
@@ -445,7 +446,7 @@ def compile(data: Mapping[str, Any], contract: Contract | None) -> RankingModel:
         raise ModelError(f"ranking model is incomplete: {exc}") from None
     specs = build_specs(data, input_types(data), contract)
     index: dict[str, int] = {}
-    compiled_inputs = []
+    compiled_inputs: list[InputPart] = []
     for input_name, typ in types.items():
         if typ not in _TYPE_CODES:
             raise ModelError(f"input {input_name!r} has type {typ!r}; known: {', '.join(KEY_TYPES)}")

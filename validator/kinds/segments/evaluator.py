@@ -137,7 +137,7 @@ class SegmentsModel:
         name = self.name
         point = []
         for input_name, lo, hi, feature, code, center, multiplier, spec in self._features:
-            value = get(input_name)
+            value: Any = get(input_name)  # whatever the app sent: compared only once its type is known
             tv = type(value)
             # Fast path: a finite in-range int/float is exactly what inputs.read would return unchanged.
             if not ((tv is float or tv is int) and lo <= value <= hi):

@@ -269,8 +269,9 @@ def fallback_reachable(ctx: RuleContext) -> Iterator[Problem]:
     limit = max(MAX_FALLBACK_DISTANCE, 3.0 * math.sqrt(total_weight))
     # Exactly: the farthest any point of the contract's box can be from a centroid bounds the nearest distance.
     names = {f["name"] for f in features}
-    boxes = [_box_bounds(ctx, f) for f in features]
-    if all(box is not None for box in boxes):
+    known = [_box_bounds(ctx, f) for f in features]
+    boxes = [box for box in known if box is not None]
+    if len(boxes) == len(known):
         farthest: tuple[float, str] | None = None
         for segment in _segments(ctx.data):
             if not _complete(segment, names):
@@ -278,7 +279,7 @@ def fallback_reachable(ctx: RuleContext) -> Iterator[Problem]:
             centroid = segment["centroid"]
             reach = math.sqrt(sum(
                 feature_weight(f) * max((lo - centroid[f["name"]]) ** 2, (hi - centroid[f["name"]]) ** 2)
-                for f, (lo, hi) in zip(features, boxes, strict=False)  # type: ignore[misc]
+                for f, (lo, hi) in zip(features, boxes, strict=False)
             ))
             if farthest is None or reach < farthest[0]:
                 farthest = (reach, segment["id"])
