@@ -98,6 +98,27 @@ _PUBLISH = obj(
     },
 )
 
+# The per-term contribution bound (rule <kind>.term-contribution-bound) is on each kind's score scale; above this
+# it bounds nothing any model could mean (a logistic z of 1000 is a probability of 1 to 400 digits).
+MAX_TERM_CONTRIBUTION = 1000
+
+_ANALYSIS = obj(
+    "Static analysis",
+    "Repository defaults of the limits the gate checks over each model's contract ranges; a model's own "
+    "analysis: block replaces them.",
+    {
+        "max_term_contribution": prop(
+            "Largest term contribution, per kind",
+            "Per model kind (scorecard, ranking, segments), the most that one term, feature or boost may move "
+            f"the kind's score over the contract's ranges; above 0 and at most {MAX_TERM_CONTRIBUTION}. A kind "
+            "not named here has no bound unless its models declare one.",
+            type="object",
+            additionalProperties=prop("Bound", "On the kind's score scale (scorecard: z).", type="number",
+                                      exclusiveMinimum=0, maximum=MAX_TERM_CONTRIBUTION),
+        ),
+    },
+)
+
 SETTINGS_SCHEMA: dict[str, Any] = {
     "$schema": SCHEMA_DIALECT,
     "$id": f"{BASE_ID}settings.schema.json",
@@ -115,6 +136,7 @@ SETTINGS_SCHEMA: dict[str, Any] = {
                               "test and pytest run them."),
         "limits": _LIMITS,
         "publish": _PUBLISH,
+        "analysis": _ANALYSIS,
     },
     "additionalProperties": False,
 }

@@ -175,6 +175,7 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
             contract=contract,
             contract_names=frozenset(contract_names),
             kind=kind,
+            extra={"analysis": settings.raw.get("analysis") or {}},  # the repository's analysis defaults
         )
         rule_findings = _run_rules(document, kind_name, ctx)
         findings.extend(rule_findings)

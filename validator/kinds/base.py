@@ -28,6 +28,9 @@ holds every registered kind to this list):
                    ``measure(job) -> Measured``: the replay of one model, ``job`` a
                    ``validator.gate.replay.ReplayJob``, the result a ``validator.gate.replay_metrics.Measured``
                    whose ``guard_values`` use the names of ``GUARDRAILS``
+``analysis.py``    ``analyse(data, contract)`` -> ``validator.kinds.intervals.Analysis``: each term's (feature's)
+                   contribution range over the contract's input ranges, the reachable score and the outcomes
+                   some request reaches (static, no data); the kind's analysis rules and ``weights explain``
 ``golden.py``      ``RUNNER``: a ``validator.gate.golden.GoldenRunner`` (expectations and request keys with
                    their schema fragments, how to run one case on the scalar evaluator and compare)
 ``scaffold.py``    ``CONTRACT_INPUTS`` (placeholder inputs of a new contract) and

@@ -12,6 +12,8 @@ from typing import Any, Iterator, Mapping
 from validator.gate.findings import Severity
 from validator.gate.rules import Problem, RuleContext, did_you_mean, rule
 from validator.kinds.contract import InputDecl
+from validator.kinds.intervals import Analysis, cached, default_outside, show_interval, term_limit
+from validator.kinds.scorecard.analysis import analyse
 from validator.kinds.scorecard.evaluator import INPUT_TYPE_OF_TERM, reasons_top
 
 KINDS = ["scorecard"]
@@ -667,6 +669,90 @@ def replay_costs(ctx: RuleContext) -> Iterator[Problem]:
                       "rows with that decision would count as costing nothing in the expected loss",
                       "add {positive: <cost>, negative: <cost>} for each decision (0.0 where it truly costs nothing)",
                       at_key=True)
+
+
+def _analysis(ctx: RuleContext) -> Analysis:
+    return cached(ctx, analyse)
+
+
+@rule("scorecard.term-contribution-bound", Severity.ERROR, kinds=KINDS)
+def term_contribution_bound(ctx: RuleContext) -> Iterator[Problem]:
+    """No single term can move z by more than the largest contribution the model declares (`analysis: {max_term_contribution: ...}`), or else the repository's default for scorecards in config/weights.yaml: a term past it decides every case alone. The range is computed over the contract's input ranges, through bins, levels, transforms and defaults, so a bounded weight on an unbounded transform is caught too.
+
+    Bad:
+        # contract: support_tickets_90d: {type: integer, min: 0, max: 100}
+        analysis: {max_term_contribution: 4.0}
+        terms:
+          - {name: support_trouble, input: support_tickets_90d, type: numeric, transform: identity, weight: 0.45, reason: C02_SUPPORT_TROUBLE}
+    Good:
+        analysis: {max_term_contribution: 4.0}
+        terms:
+          - {name: support_trouble, input: support_tickets_90d, type: numeric, transform: sqrt, weight: 0.3, reason: C02_SUPPORT_TROUBLE}
+    """
+    limit, source = term_limit(ctx.data, ctx.extra, "scorecard")
+    if limit is None:
+        return
+    for term in _analysis(ctx).terms:
+        if term.contribution.magnitude > limit:
+            yield Problem(term.path + ("weight",),
+                          f"term {term.name!r} can move z by {show_interval(term.contribution)} over the contract's "
+                          f"range of {term.driver!r} ({term.input_range}); that exceeds {_fmt(limit)}, {source}",
+                          "lower the weight, cap the input with bins, or use a flatter transform (log1p, sqrt); "
+                          "see weights explain")
+
+
+@rule("scorecard.reason-never-given", Severity.WARNING, kinds=KINDS)
+def reason_never_given(ctx: RuleContext) -> Iterator[Problem]:
+    """A term with a reason code can raise the score by more than `reasons.min_contribution` for some request the contract allows: a term that can only lower the score (a negative weight on a positive value, or levels that are all 0 or less) never has its reason reported, usually because a sign slipped.
+
+    Bad:
+        reasons: {top: 3, min_contribution: 0.25}
+        terms:
+          - {name: country_mismatch, input: country_mismatch, type: boolean, weight: -1.2, reason: R03_COUNTRY_MISMATCH}
+    Good:
+        reasons: {top: 3, min_contribution: 0.25}
+        terms:
+          - {name: country_mismatch, input: country_mismatch, type: boolean, weight: 1.2, reason: R03_COUNTRY_MISMATCH}
+    """
+    if reasons_top(ctx.data) <= 0:
+        return  # scorecard.reasons-unused says so
+    floor = float((ctx.data.get("reasons") or {}).get("min_contribution", 0.0))
+    for term in _analysis(ctx).terms:
+        if term.reason is None or term.contribution.hi > floor:
+            continue
+        if term.contribution.hi <= 0:
+            what = f"can never raise the score (its contribution lies in {show_interval(term.contribution)})"
+        else:
+            what = (f"raises the score by at most {_fmt(term.contribution.hi)}, never above reasons.min_contribution "
+                    f"{_fmt(floor)}")
+        yield Problem(term.path + ("reason",), f"term {term.name!r} carries reason code {term.reason!r} but {what}, "
+                                               "so the code is never reported",
+                      "check the sign of the weight (and of the bin or level values); a term that only lowers "
+                      "the score needs no reason code")
+
+
+@rule("scorecard.default-in-range", Severity.ERROR, kinds=KINDS)
+def default_in_range(ctx: RuleContext) -> Iterator[Problem]:
+    """An input's `default` (used when the value is missing, or out of range with `out_of_range: default`) is a value the app's contract allows: a default outside the range feeds the model a number no real request has, and a bin or transform then gives it a contribution nobody reviewed.
+
+    Bad:
+        # contract: nps_score: {type: integer, min: 0, max: 10}
+        inputs:
+          nps_score: {missing: default, default: 80}
+    Good:
+        inputs:
+          nps_score: {missing: default, default: 8}
+    """
+    if ctx.contract is None:
+        return
+    for name, policy in (ctx.data.get("inputs") or {}).items():
+        if not isinstance(policy, dict) or "default" not in policy:
+            continue
+        why = default_outside(ctx.contract.inputs.get(name), policy["default"])
+        if why:
+            yield Problem(("inputs", name, "default"), f"default {policy['default']!r} of input {name!r} is {why}",
+                          "use a value the app could send (the range is in the contract), or ask the app's "
+                          "owners to widen the contract")
 
 
 RULES = (

@@ -193,6 +193,18 @@ SCHEMA = model_schema(
             },
             required=["top"],
         ),
+        "analysis": obj(
+            "Static analysis",
+            "Limits the gate checks over the contract's input ranges (weights explain shows the ranges).",
+            {
+                "max_term_contribution": number(
+                    "Largest term contribution",
+                    "No term may move z by more than this, for any request the contract allows (the rule "
+                    "scorecard.term-contribution-bound). Replaces the repository default in config/weights.yaml.",
+                    exclusiveMinimum=0, maximum=1000,
+                ),
+            },
+        ),
     },
     ["link", "intercept", "terms", "bands"],
     guardrails=GUARDRAILS,

@@ -1,0 +1,197 @@
+"""The static analysis: interval arithmetic, each kind's ranges against hand-computed ones, and the property that
+ties it to the evaluators: for any request the contract allows, each term's contribution as the scalar
+evaluator computes it lies inside the interval the analysis gives it.
+
+Tolerance: 1e-9 relative (plus 1e-12 absolute). The analysis and the evaluator apply the same float
+operations to the same end points, so they agree to the last bit in practice; the tolerance only allows for
+``w * x`` being rounded once where the analysis scales an already rounded end.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from validator.kinds.contract import Contract, InputDecl
+from validator.kinds.intervals import Interval, default_outside, numeric_input, term_limit
+from validator.kinds.scorecard.analysis import analyse as analyse_scorecard
+from validator.kinds.scorecard.evaluator import compile as compile_scorecard
+
+PROJECT = Path(__file__).resolve().parents[1]
+REL, ABS = 1e-9, 1e-12
+
+
+def load(path: str) -> Any:
+    return yaml.safe_load((PROJECT / path).read_text(encoding="utf-8"))
+
+
+def inside(iv: Interval, x: float) -> bool:
+    return iv.contains(x, REL * max(abs(iv.lo) if math.isfinite(iv.lo) else 0.0,
+                                    abs(iv.hi) if math.isfinite(iv.hi) else 0.0, abs(x)) + ABS)
+
+
+CHECKOUT = Contract.from_dict("checkout", load("config/contracts/checkout.yaml"))
+RETENTION = Contract.from_dict("retention", load("config/contracts/retention.yaml"))
+
+
+# ------------------------------------------------------------------------------------------ interval algebra
+
+
+def test_scale_swaps_ends_for_a_negative_factor_and_zero_kills_infinity() -> None:
+    assert Interval(1.0, 3.0).scale(-2.0) == Interval(-6.0, -2.0)
+    assert Interval(0.0, math.inf).scale(0.0) == Interval(0.0, 0.0)
+    assert Interval(-math.inf, 2.0).scale(-1.0) == Interval(-2.0, math.inf)
+
+
+def test_sum_hull_union_clip_and_monotone_maps() -> None:
+    assert Interval(1.0, 2.0) + Interval(-5.0, 0.5) == Interval(-4.0, 2.5)
+    assert Interval.hull([0.4, -0.3, 1.0]) == Interval(-0.3, 1.0)
+    assert Interval.hull([]) == Interval(0.0, 0.0)
+    assert Interval(0.0, 1.0).union(Interval(3.0, 4.0)) == Interval(0.0, 4.0)
+    assert Interval(-5.0, 9.0).clip(0.0, math.inf) == Interval(0.0, 9.0)
+    assert Interval(0.0, 99.0).map_increasing(math.sqrt) == Interval(0.0, math.sqrt(99.0))
+    assert Interval(0.0, math.inf).map_increasing(math.log1p).hi == math.inf
+    assert Interval(-2.0, 3.0).magnitude == 3.0
+    assert not Interval(0.0, math.inf).bounded
+
+
+def test_numeric_input_is_the_contract_range_plus_the_default() -> None:
+    decl = InputDecl("nps", "integer", min=0, max=10)
+    assert numeric_input(decl, {"default": 8}) == Interval(0.0, 10.0)
+    assert numeric_input(decl, {"default": 80}) == Interval(0.0, 80.0)
+    assert numeric_input(None, None) == Interval(-math.inf, math.inf)
+
+
+def test_default_outside_names_the_bound_it_crosses() -> None:
+    assert default_outside(InputDecl("nps", "integer", min=0, max=10), 80) == "above the contract's maximum 10"
+    assert default_outside(InputDecl("nps", "integer", min=0, max=10), -1) == "below the contract's minimum 0"
+    assert default_outside(InputDecl("nps", "integer", min=0, max=10), 8) is None
+    assert "not one of" in (default_outside(InputDecl("plan", "category", values=("none", "basic")), "gold") or "")
+
+
+def test_term_limit_prefers_the_model_over_the_repository() -> None:
+    repo = {"analysis": {"max_term_contribution": {"scorecard": 5.0}}}
+    assert term_limit({"analysis": {"max_term_contribution": 2}}, repo, "scorecard")[0] == 2.0
+    assert term_limit({}, repo, "scorecard") == (5.0, "the repository's analysis.max_term_contribution.scorecard "
+                                                        "(config/weights.yaml)")
+    assert term_limit({}, repo, "ranking") == (None, "")
+
+
+# ------------------------------------------------------------------------------------------------ scorecard
+
+
+def test_fraud_risk_ranges_by_hand() -> None:
+    analysis = analyse_scorecard(load("weights/fraud_risk.yaml"), CHECKOUT)
+    got = {t.name: t.contribution for t in analysis.terms}
+    assert got["high_order_amount"] == Interval(0.0, 1.5)
+    assert got["new_account"] == Interval(0.0, 1.5)
+    assert got["country_mismatch"] == Interval(0.0, 1.2)
+    assert got["payment_method"] == Interval(-0.5, 1.0)
+    assert got["known_device"] == Interval(-0.7, 0.0)
+    assert got["shipping_distance"].hi == pytest.approx(0.02 * math.sqrt(20000), rel=REL)
+    low = -3.2 - 0.5 - 0.7
+    high = -3.2 + 1.5 + 1.5 + 1.2 + 1.0 + 0.8 + 1.8 + 0.02 * math.sqrt(20000)
+    assert analysis.linear.lo == pytest.approx(low, rel=REL)
+    assert analysis.linear.hi == pytest.approx(high, rel=REL)
+    assert [o.reachable for o in analysis.outcomes] == [True, True, True]
+
+
+def test_unreachable_band_is_named_with_why() -> None:
+    data = load("weights/fraud_risk.yaml")
+    data["intercept"] = -32
+    outcomes = analyse_scorecard(data, CHECKOUT).outcomes
+    assert [o.label for o in outcomes if not o.reachable] == ["review", "decline"]
+    assert "highest reachable score" in outcomes[1].why
+
+
+def test_a_bin_gap_counts_both_neighbours_and_a_transform_its_ends() -> None:
+    contract = Contract.from_dict("c", {"app": "a", "models": ["m"], "inputs": {"x": {"type": "number", "min": 0,
+                                                                                      "max": 100}}})
+    data = {"name": "m", "intercept": 0, "link": "identity", "bands": [{"decision": "a"}], "terms": [
+        {"name": "gap", "input": "x", "type": "numeric", "weight": 2.0,
+         "bins": [{"from": 10, "to": 20, "value": 1.0}, {"from": 30, "to": 40, "value": 3.0}]},
+    ]}
+    assert analyse_scorecard(data, contract).terms[0].contribution == Interval(2.0, 6.0)
+    data["terms"][0] = {"name": "t", "input": "x", "type": "numeric", "weight": -0.5, "transform": "log1p"}
+    assert analyse_scorecard(data, contract).terms[0].contribution == Interval(-0.5 * math.log1p(100), 0.0)
+
+
+# ------------------------------------------------------------------- property: the evaluator stays inside
+
+_edges = st.lists(st.integers(-50, 150), min_size=1, max_size=5, unique=True).map(sorted)
+_value = st.floats(-5, 5, allow_nan=False).map(lambda v: round(v, 3))
+
+
+@st.composite
+def _numeric_term(draw: st.DrawFn) -> dict[str, Any]:
+    weight = draw(_value)
+    if draw(st.booleans()):
+        return {"name": "t", "input": "x", "type": "numeric", "weight": weight,
+                "transform": draw(st.sampled_from(["identity", "log1p", "sqrt"]))}
+    edges = draw(_edges)
+    bins: list[dict[str, Any]] = []
+    open_start = draw(st.booleans())
+    for k in range(len(edges) - 1):
+        b: dict[str, Any] = {"from": edges[k], "to": edges[k + 1], "value": draw(_value)}
+        if k == 0 and open_start:
+            del b["from"]
+        bins.append(b)
+    last: dict[str, Any] = {"from": edges[-1], "value": draw(_value)}
+    if draw(st.booleans()):
+        last["to"] = edges[-1] + draw(st.integers(1, 40))
+    if not bins and open_start:
+        last.pop("from")
+    bins.append(last)
+    return {"name": "t", "input": "x", "type": "numeric", "weight": weight, "bins": bins}
+
+
+@settings(max_examples=300, deadline=None)
+@given(term=_numeric_term(), lo=st.integers(0, 60), span=st.integers(0, 120),
+       default=st.one_of(st.none(), st.integers(0, 200)),
+       policy=st.sampled_from(["clamp", "default"]),
+       requests=st.lists(st.one_of(st.none(), st.floats(-1e3, 1e3, allow_nan=False)), min_size=1, max_size=20))
+def test_scorecard_contribution_always_inside_its_interval(term: dict[str, Any], lo: int, span: int,
+                                                          default: int | None, policy: str,
+                                                          requests: list[float | None]) -> None:
+    contract = Contract.from_dict("c", {"app": "a", "models": ["m"],
+                                        "inputs": {"x": {"type": "number", "min": lo, "max": lo + span}}})
+    inputs: dict[str, Any] = {"out_of_range": policy}
+    if default is not None:
+        inputs.update(missing="default", default=default)
+    data = {"kind": "scorecard", "name": "m", "contract": "c", "intercept": 0.5, "link": "logistic",
+            "inputs": {"x": inputs}, "bands": [{"decision": "a", "below": 0.5}, {"decision": "b"}], "terms": [term]}
+    evaluator = compile_scorecard(data, contract)
+    analysis = analyse_scorecard(data, contract)
+    interval = analysis.terms[0].contribution
+    from validator.kinds.base import InputError
+
+    for x in requests:
+        try:
+            ((_, _, contribution),) = evaluator.explain({"x": x})
+            score = evaluator.score({"x": x}).value
+        except InputError:
+            continue  # refused requests contribute nothing
+        assert inside(interval, contribution), (interval, x, contribution)
+        assert inside(analysis.score, score), (analysis.score, x, score)
+
+
+def test_example_models_stay_inside_on_their_replay_data() -> None:
+    """Every row of the example models' replay datasets (within the contract by construction)."""
+    import pyarrow.csv
+    import pyarrow.parquet
+
+    for path, contract in (("weights/fraud_risk.yaml", CHECKOUT), ("weights/churn_coupon.yaml", RETENTION)):
+        data = load(path)
+        evaluator = compile_scorecard(data, contract)
+        analysis = analyse_scorecard(data, contract)
+        file = PROJECT / data["replay"]["dataset"]
+        table = pyarrow.parquet.read_table(file) if file.suffix == ".parquet" else pyarrow.csv.read_csv(file)
+        rows = table.slice(0, 2000).to_pylist()
+        for row in rows:
+            for (name, _, contribution), term in zip(evaluator.explain(row), analysis.terms, strict=True):
+                assert name == term.name and inside(term.contribution, contribution), (name, contribution)
