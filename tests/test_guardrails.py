@@ -34,6 +34,7 @@ def test_schema_names_and_guardrail_definitions_agree(kind: str) -> None:
 def test_the_repository_file_matches_the_builtin_defaults() -> None:
     """config/guardrails.yaml ships the built-in defaults: every kind it names, with the same values."""
     raw = yaml.safe_load((PROJECT / "config/guardrails.yaml").read_text(encoding="utf-8"))
+    raw.pop("budgets", None)
     assert set(raw) <= set(KINDS)
     for kind, limits in raw.items():
         assert limits == BUILTIN_DEFAULTS[kind], kind
@@ -53,9 +54,20 @@ def test_a_kind_the_file_does_not_name_keeps_its_builtin_defaults(tmp_path: Path
 
 
 @pytest.mark.parametrize("text, message", [
-    ("scorecard:\n  max_flip_rate: 0.02\n", r"config/guardrails.yaml:2:3: 'max_flip_rate' is not a guardrail of scorecard"),
-    ("scorecards:\n  max_psi: 0.1\n", r"config/guardrails.yaml:1:1: unknown kind 'scorecards'"),
-    ("scorecard:\n  max_psi: lots\n", r"config/guardrails.yaml:2:3: the limit of max_psi must be a number"),
+    ("scorecard:\n  max_flip_rate: 0.02\n",
+     r"config/guardrails.yaml:2:3: error guardrails.unknown: 'max_flip_rate' is not a guardrail of scorecard"),
+    ("scorecards:\n  max_psi: 0.1\n", r"config/guardrails.yaml:1:1: error guardrails.unknown: unknown kind 'scorecards'"),
+    ("scorecard:\n  max_psi: lots\n",
+     r"config/guardrails.yaml:2:12: error guardrails.value: the limit of max_psi must be a number"),
+    ("scorecard:\n  max_decision_flip_rate: 2\n",
+     r"config/guardrails.yaml:2:27: error guardrails.range: max_decision_flip_rate is a share between 0 and 1"),
+    ("scorecard:\n  min_auc_delta: 0.01\n", r"config/guardrails.yaml:2:18: error guardrails.range: .*at most 0"),
+    ("ranking:\n  min_ndcg_delta: -2\n", r"config/guardrails.yaml:2:19: error guardrails.range: .*outside \[-1, 0\]"),
+    ("scorecard:\n  max_psi: -0.1\n", r"config/guardrails.yaml:2:12: error guardrails.range: max_psi is a statistic"),
+    ("table:\n  max_relative_change: 3.0\nbudgets:\n  scorecards: {weight: {relative: 0.5}}\n",
+     r"config/guardrails.yaml:4:3: error guardrails.unknown: unknown kind 'scorecards' \(did you mean 'scorecard'\?\)"),
+    ("budgets:\n  scorecard: {weight: {relative: -0.5}}\n",
+     r"config/guardrails.yaml:2:23: error guardrails.value: budget of weight: relative must be a number of 0 or more"),
 ])
 def test_bad_config_is_refused_with_file_and_line(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "config").mkdir()

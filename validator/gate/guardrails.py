@@ -12,7 +12,7 @@ does not accept 30%. There is deliberately no command-line flag to skip a guardr
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,53 +54,156 @@ class GuardrailResult:
         return self.breached and not self.accepted
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How far one parameter may move in one change: a move is within budget when it is at most ``absolute``
+    or at most ``relative`` times the old value's magnitude (the larger allowance wins, as in math.isclose, so
+    a weight of 0 can still move by ``absolute``); a side left out allows nothing on its own."""
+
+    relative: float | None = None
+    absolute: float | None = None
+
+    def allowance(self, old: float) -> float:
+        return max(self.absolute or 0.0, (self.relative or 0.0) * abs(old))
+
+    def exceeded(self, old: float, new: float) -> bool:
+        return abs(new - old) > self.allowance(old)
+
+    def show(self) -> str:
+        parts = ([f"{self.relative * 100:g}% of its value"] if self.relative is not None else []) + \
+            ([f"{self.absolute:g} absolute"] if self.absolute is not None else [])
+        return " or ".join(parts)
+
+
+@dataclass(frozen=True)
+class GuardrailConfig:
+    """config/guardrails.yaml read: per-kind limits (built-in ones for a kind it does not name) and budgets."""
+
+    defaults: dict[str, dict[str, float | None]]
+    budgets: dict[str, dict[str, Budget]]
+
+
+BUDGETS_KEY = "budgets"
+
+
 def load_defaults(root: Path) -> dict[str, dict[str, float | None]]:
     """The per-kind defaults of the repository: ``config/guardrails.yaml``, and the built-in defaults for a kind
     the file does not mention (or for every kind when there is no file), so a newly registered kind is guarded
     from its first replay."""
-    builtins: dict[str, dict[str, float | None]] = {kind: dict(limits) for kind, limits in builtin_defaults().items()}
+    return load_config(root).defaults
+
+
+def load_config(root: Path) -> GuardrailConfig:
+    """config/guardrails.yaml of the work tree (limits and budgets); GuardrailConfigError with file:line."""
     path = Path(root) / GUARDRAILS_FILE
-    if not path.is_file():
-        return builtins
+    return parse_config(path.read_bytes() if path.is_file() else None)
+
+
+def parse_config(raw: bytes | None) -> GuardrailConfig:
+    """config/guardrails.yaml from its bytes (None: no file) — a revision's copy as well as the work tree's.
+
+    Every problem is raised as rendered findings (``file:line:col: error <id>: ...``): ``guardrails.unknown``
+    (a kind or guardrail that does not exist), ``guardrails.value`` (not a number) and ``guardrails.range``
+    (a number that cannot mean anything for that guardrail, e.g. a rate of 2 or a positive min_..._delta)."""
+    builtins: dict[str, dict[str, float | None]] = {kind: dict(limits) for kind, limits in builtin_defaults().items()}
+    if raw is None:
+        return GuardrailConfig(builtins, {})
+    from validator.gate.findings import Finding, Severity
     from validator.gate.yamlload import load_bytes
 
-    document, findings = load_bytes(path.read_bytes(), GUARDRAILS_FILE)
+    document, findings = load_bytes(raw, GUARDRAILS_FILE)
     if document is None or findings:
         raise GuardrailConfigError("; ".join(f.render() for f in findings))
     data = document.data
 
-    def where(keys: tuple, at_key: bool = True) -> str:
+    def fail(keys: tuple, rule: str, message: str, at_key: bool = True) -> GuardrailConfigError:
         span = document.span(keys, at_key=at_key)
-        return f"{GUARDRAILS_FILE}:{span.line}:{span.col}"
+        hint = ("config/guardrails.yaml is reviewed by the model-risk owners (.github/CODEOWNERS); a limit is "
+                "in the unit of its guardrail (docs/reference/guardrails.md)")
+        return GuardrailConfigError(Finding(GUARDRAILS_FILE, span.line, span.col, Severity.ERROR, rule, message,
+                                            hint).render())
 
     if not isinstance(data, dict):
-        raise GuardrailConfigError(f"{GUARDRAILS_FILE}:1:1: the file is a mapping of kind -> guardrail -> limit")
+        raise fail((), "guardrails.value", "the file is a mapping of kind -> guardrail -> limit", False)
     out = builtins
+    budgets: dict[str, dict[str, Budget]] = {}
     for kind, limits in data.items():
+        if kind == BUDGETS_KEY:
+            budgets = _parse_budgets(limits, fail)
+            continue
         if kind not in out:
-            raise GuardrailConfigError(f"{where((kind,))}: unknown kind {kind!r}; kinds: {', '.join(sorted(out))}")
+            raise fail((kind,), "guardrails.unknown", f"unknown kind {kind!r}; kinds: {', '.join(sorted(out))}")
         if not isinstance(limits, dict):
-            raise GuardrailConfigError(f"{where((kind,), False)}: {kind} takes a mapping of guardrail -> limit")
+            raise fail((kind,), "guardrails.value", f"{kind} takes a mapping of guardrail -> limit", False)
         out[kind] = {}
         for name, limit in limits.items():
-            problem = check_limit(kind, name, limit)
+            problem = limit_problem(kind, name, limit)
             if problem:
-                raise GuardrailConfigError(f"{where((kind, name))}: {problem}")
+                rule, message = problem
+                raise fail((kind, name), rule, message, at_key=rule == "guardrails.unknown")
             out[kind][name] = None if limit is None else float(limit)
+    return GuardrailConfig(out, budgets)
+
+
+def _parse_budgets(value: Any, fail: Callable[..., GuardrailConfigError]) -> dict[str, dict[str, Budget]]:
+    """``budgets: {<kind>: {<parameter key>: {relative: 0.5, absolute: 0.5}}}``."""
+    if not isinstance(value, dict):
+        raise fail((BUDGETS_KEY,), "guardrails.value", "budgets takes a mapping of kind -> parameter -> budget",
+                   False)
+    out: dict[str, dict[str, Budget]] = {}
+    for kind, params in value.items():
+        if kind not in KINDS:
+            from validator.gate.rules import did_you_mean
+
+            hint = did_you_mean(str(kind), KINDS)
+            raise fail((BUDGETS_KEY, kind), "guardrails.unknown",
+                       f"unknown kind {kind!r}{' (' + hint + ')' if hint else ''}; kinds: {', '.join(sorted(KINDS))}")
+        if not isinstance(params, dict):
+            raise fail((BUDGETS_KEY, kind), "guardrails.value", "a kind's budgets map a parameter key (e.g. weight) "
+                       "to {relative: <share>, absolute: <amount>}", False)
+        out[kind] = {}
+        for param, spec in params.items():
+            budget, problem = parse_budget(spec)
+            if problem:
+                raise fail((BUDGETS_KEY, kind, param), "guardrails.value", f"budget of {param}: {problem}", False)
+            assert budget is not None
+            out[kind][str(param)] = budget
     return out
+
+
+def parse_budget(spec: Any) -> tuple[Budget | None, str | None]:
+    """A budget from ``{relative: r, absolute: a}`` (either or both; each a finite number of 0 or more)."""
+    if not isinstance(spec, dict) or not spec or set(spec) - {"relative", "absolute"}:
+        return None, "write {relative: <share, 0.5 = 50%>, absolute: <amount>} (either or both)"
+    values: dict[str, float] = {}
+    for key, number in spec.items():
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) or number < 0:
+            return None, f"{key} must be a number of 0 or more, got {number!r}"
+        values[key] = float(number)
+    return Budget(values.get("relative"), values.get("absolute")), None
 
 
 def check_limit(kind: str, name: str, limit: Any) -> str | None:
     """Why ``name: limit`` is not a valid guardrail of ``kind`` (None if it is)."""
+    problem = limit_problem(kind, name, limit)
+    return problem[1] if problem else None
+
+
+def limit_problem(kind: str, name: str, limit: Any) -> tuple[str, str] | None:
+    """(rule id, message) of what is wrong with ``name: limit`` for ``kind`` (None: a valid limit)."""
     known = kind_guardrails(kind)
     if name not in known:
         from validator.gate.rules import did_you_mean
 
         hint = did_you_mean(name, known)
-        return f"{name!r} is not a guardrail of {kind} models{' (' + hint + ')' if hint else ''}; known: {', '.join(known)}"
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit)):
-        return f"the limit of {name} must be a number (or null to switch it off), got {limit!r}"
-    return None
+        return ("guardrails.unknown", f"{name!r} is not a guardrail of {kind} models"
+                f"{' (' + hint + ')' if hint else ''}; known: {', '.join(known)}")
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit):
+        return "guardrails.value", f"the limit of {name} must be a number (or null to switch it off), got {limit!r}"
+    problem = known[name].limit_problem(float(limit))
+    return ("guardrails.range", problem) if problem else None
 
 
 def limits_for(kind: str, defaults: Mapping[str, Mapping[str, float | None]], model: Mapping[str, Any] | None) -> dict[str, float]:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -95,6 +96,40 @@ class GuardrailSpec:
     percent: bool = False  # a share, shown as a percentage
     points: bool = False   # a difference of shares, shown in percentage points
     help: str = ""         # the schema's hover text for a model's override of this guardrail
+    # What a limit means, so a limit that cannot mean anything is refused where it is written: "share" (a
+    # fraction of rows, or a difference of two fractions: within [0, 1]), "delta" (head minus base of a
+    # quality measure between 0 and 1: within [-1, 1]) or "index" (a non-negative statistic such as PSI or a
+    # relative change, unbounded above).
+    unit: str = "share"
+    # The sign a limit must have: +1 (a "max_" of a rate or index: at least 0), -1 (a "min_..._delta": how much
+    # may be LOST, at most 0; a positive value would demand an improvement on every change), 0 (either).
+    sign: int = 1
+
+    @property
+    def limit_range(self) -> tuple[float, float]:
+        """The values a limit of this guardrail can meaningfully take (the schema's minimum/maximum)."""
+        low, high = {"share": (0.0, 1.0), "delta": (-1.0, 1.0), "index": (0.0, math.inf)}[self.unit]
+        if self.sign > 0:
+            low = max(low, 0.0)
+        elif self.sign < 0:
+            high = min(high, 0.0)
+        return low, high
+
+    def limit_problem(self, limit: float) -> str | None:
+        """Why ``limit`` cannot be a limit of this guardrail (None if it can)."""
+        low, high = self.limit_range
+        if low <= limit <= high:
+            return None
+        what = {"share": "a share between 0 and 1 (0.02 is 2%)",
+                "delta": "a change between -1 and 1", "index": "a statistic of 0 or more"}[self.unit]
+        sign = {1: "", -1: ", at most 0 (how much may be lost; a positive value demands a gain on every change)",
+                0: ""}[self.sign]
+        return (f"{self.name} is {what}{sign}: {limit:g} is outside "
+                f"[{low:g}, {'inf' if math.isinf(high) else f'{high:g}'}]")
+
+    def looser(self, limit: float, reference: float) -> bool:
+        """Whether ``limit`` lets through more than ``reference`` does (a larger max, a smaller min)."""
+        return limit > reference if self.bound == "max" else limit < reference
 
     def breached(self, value: float, limit: float) -> bool:
         return value > limit if self.bound == "max" else value < limit

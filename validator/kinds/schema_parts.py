@@ -7,6 +7,7 @@ not ``$defs``, no ``prefixItems``/``unevaluated*``/``dependent*``.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -88,12 +89,20 @@ def replay_schema(properties: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _limit_range(guardrail: GuardrailSpec) -> dict[str, float]:
+    """The schema's ``minimum``/``maximum`` of a guardrail's limit (``GuardrailSpec.limit_range``; no bound at
+    infinity), so an editor marks a rate of 2 or a positive ``min_..._delta`` as it is typed."""
+    low, high = guardrail.limit_range
+    return {"minimum": low, **({"maximum": high} if math.isfinite(high) else {})}
+
+
 def guardrails_schema(guardrails: Sequence[GuardrailSpec]) -> dict[str, Any]:
     """A model's ``guardrails:`` overrides: one nullable number per guardrail of its kind (``GuardrailSpec.help``)."""
     return obj(
         "Guardrails",
         "Limits for this model that replace the defaults in config/guardrails.yaml (null switches one off).",
-        {g.name: prop(g.name.replace("_", " ").capitalize(), g.help, type=["number", "null"]) for g in guardrails},
+        {g.name: prop(g.name.replace("_", " ").capitalize(), g.help, type=["number", "null"], **_limit_range(g))
+         for g in guardrails},
     )
 
 

@@ -19,6 +19,8 @@ GUARDRAILS: tuple[GuardrailSpec, ...] = (
         "min_ndcg_delta", "min", "NDCG@k change", -0.02,
         "Head NDCG@k minus base NDCG@k against the relevance labels; only with labels.",
         help="Lowest allowed head NDCG@k minus base NDCG@k against the relevance labels.",
+        unit="delta",
+        sign=-1,
     ),
 )
 

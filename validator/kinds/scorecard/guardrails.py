@@ -20,11 +20,14 @@ GUARDRAILS: tuple[GuardrailSpec, ...] = (
         "max_psi", "max", "score PSI", 0.1,
         "Population stability index of the score distribution (base deciles); 0.1 moderate, 0.25 large.",
         help="Largest population stability index of the score distribution (0.1 moderate, 0.25 large).",
+        unit="index",
     ),
     GuardrailSpec(
         "min_auc_delta", "min", "AUC change", -0.01,
         "Head AUC minus base AUC against the outcome column; only with an outcome.",
         help="Lowest allowed head AUC minus base AUC against the outcome (-0.01: may lose 0.01).",
+        unit="delta",
+        sign=-1,
     ),
 )
 

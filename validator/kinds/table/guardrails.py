@@ -20,6 +20,7 @@ GUARDRAILS: tuple[GuardrailSpec, ...] = (
         "Largest |head - base| / |base| of any numeric value over the keys present in both versions.",
         percent=True,
         help="Largest relative change (0.5 = 50%) any numeric value of a row kept by the change may make.",
+        unit="index",
     ),
     GuardrailSpec(
         "max_missing_share_change", "max", "change of the share of requests without a row", 0.02,

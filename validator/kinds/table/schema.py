@@ -11,6 +11,7 @@ from typing import Any
 from validator.kinds.schema_parts import (
     NAME_PATTERN,
     array,
+    guardrails_schema,
     model_schema,
     number,
     obj,
@@ -102,12 +103,7 @@ def _gate_keys() -> dict[str, Any]:
                 ],
             )},
         ),
-        "guardrails": obj(
-            "Guardrails",
-            "Limits for this model that replace the defaults in config/guardrails.yaml (null switches one off).",
-            {g.name: prop(g.name.replace("_", " ").capitalize(), g.help, type=["number", "null"])
-             for g in GUARDRAILS},
-        ),
+        "guardrails": guardrails_schema(GUARDRAILS),
         "accept": array(
             "Accepted breaches",
             "Reviewed exceptions: a guardrail breach this change may make, with the reason. Only entries added "
