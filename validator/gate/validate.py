@@ -79,6 +79,17 @@ def settings_from(source: Source) -> Settings:
     return load_settings(source.read(SETTINGS_FILE))
 
 
+def _guardrail_defaults(source: Source) -> dict | None:
+    """The revision's per-kind guardrail limits (config/guardrails.yaml, else the built-ins) for the rule that
+    refuses a model loosening them; None when that file is broken (weights check reports it with its position)."""
+    from validator.gate.guardrails import GUARDRAILS_FILE, GuardrailConfigError, parse_config
+
+    try:
+        return parse_config(source.read(GUARDRAILS_FILE)).defaults
+    except GuardrailConfigError:
+        return None
+
+
 def validate(source: Source, settings: Settings | None = None, only: Sequence[str] | None = None) -> ValidationResult:
     """Validate the whole repository in ``source``; report findings for ``only`` (relative paths) if given.
 
@@ -126,6 +137,8 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
             continue
         contract_docs[name] = document
         contracts[name] = Contract.from_dict(name, document.data)
+
+    guardrail_defaults = _guardrail_defaults(source)
 
     # Models.
     owners: dict[str, str] = {}  # a data file with findings -> the model file it belongs to (for ``only``)
@@ -175,7 +188,8 @@ def validate(source: Source, settings: Settings | None = None, only: Sequence[st
             contract=contract,
             contract_names=frozenset(contract_names),
             kind=kind,
-            extra={"analysis": settings.raw.get("analysis") or {}},  # the repository's analysis defaults
+            extra={"analysis": settings.raw.get("analysis") or {},  # the repository's analysis defaults
+                   "guardrail_defaults": guardrail_defaults},  # what a model's guardrails: may only tighten
         )
         rule_findings = _run_rules(document, kind_name, ctx)
         findings.extend(rule_findings)
