@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from validator.cli import check_commands, model_commands, publish_commands, scaffold_commands  # noqa: F401 - register
+from validator.cli import (  # noqa: F401 - register
+    check_commands,
+    explain_commands,
+    model_commands,
+    publish_commands,
+    scaffold_commands,
+)
 from validator.cli.app import cli, run
 
 

@@ -123,7 +123,7 @@ def analyse(data: Mapping[str, Any], contract: Contract | None) -> Analysis:
     return Analysis(
         kind="scorecard", model=str(data["name"]), scale="z (log-odds)" if logistic_link else "score",
         base=base, terms=tuple(terms), score=score,
-        score_label="risk (1 / (1 + exp(-z)))" if logistic_link else "score",
+        score_label="probability 1 / (1 + exp(-z))" if logistic_link else "score",
         outcomes=tuple(_outcomes(data, score)),
     )
 
