@@ -301,7 +301,10 @@ class WeightsClient:
         if snap is None:
             raise NotReady(f"no weights bundle loaded yet from {self.url} (status: {self.status().state.value}); "
                            "call wait_ready() at startup")
-        return snap.model(name)
+        try:  # the snapshot's mapping directly: one call less on every request
+            return snap.models[name]
+        except KeyError:
+            return snap.model(name)  # raises UnknownModel naming the models the bundle has
 
     def status(self) -> Status:
         snap = self._snapshot

@@ -385,6 +385,12 @@ def _lit(x: float) -> str:
     return repr(x)
 
 
+def _product(weight: float, value: float) -> str:
+    """``weight * value`` as source text: the product's literal, or the multiplication when it overflows."""
+    product = weight * value
+    return _lit(product) if math.isfinite(product) else f"({_lit(weight)} * {_lit(value)})"
+
+
 def _outside_handler(model: str, term: Term, spec: InputSpec) -> Callable[[float], float]:
     """What a numeric input in no bin becomes: the input's out_of_range policy, applied to the bins."""
     table = term.bins
@@ -427,6 +433,8 @@ def _generate(ev: ScorecardEvaluator) -> tuple[str, dict[str, Any]]:
         "__builtins__": {"type": type, "float": float, "int": int, "str": str, "tuple": tuple},
         "_M": ev.name, "_read": read, "_exp": math.exp, "_log1p": math.log1p, "_sqrt": math.sqrt,
         "_bisect": bisect_right, "_tail": _logistic_tail, "_Score": Score, "_INF": math.inf,
+        # tuple.__new__ skips the named tuple's Python-level __new__ (0.9 µs -> 0.4 µs): same type, same fields
+        "_new": tuple.__new__,
     }
     inputs = list(ev.specs)
     slot = {name: i for i, name in enumerate(inputs)}
@@ -448,59 +456,77 @@ def _generate(ev: ScorecardEvaluator) -> tuple[str, dict[str, Any]]:
             read_lines.append(f"    if type({v}) is not str:")
         read_lines.append(f"        {v} = _read(_s{i}, _M, values)")
 
-    term_lines: list[str] = []
-    explain_only: set[int] = set()  # lines only explain() needs (a boolean term's value)
+    # score() and explain() compute the same contributions; score() skips the term values it does not return and
+    # folds each weight into the bin and level values it multiplies (the same float product, made once here).
+    score_lines: list[str] = []
+    term_lines: list[str] = []  # explain()'s
     explain_rows: list[str] = []
     for j, term in enumerate(ev.terms):
         v, x, c, w = f"v{slot[term.input]}", f"x{j}", f"c{j}", _lit(term.weight)
         ns[f"_n{j}"] = term.name
         term_lines.append(f"    # term {j}")
+        score_lines.append(f"    # term {j}")
         if term.type == "boolean":
             term_lines.append(f"    {c} = {w} if {v} else 0.0")
-            explain_only.add(len(term_lines))
             term_lines.append(f"    {x} = 1.0 if {v} else 0.0")
+            score_lines.append(f"    {c} = {w} if {v} else 0.0")
         elif term.type == "categorical":
-            ns[f"_lv{j}"] = dict(term.levels or {})
+            levels = dict(term.levels or {})
+            ns[f"_lv{j}"] = levels
+            ns[f"_lc{j}"] = {level: term.weight * value for level, value in levels.items()}
             if term.other is not None:
                 term_lines.append(f"    {x} = _lv{j}.get({v}, {_lit(term.other)})")
+                score_lines.append(f"    {c} = _lc{j}.get({v}, {_product(term.weight, term.other)})")
             else:
                 ns[f"_unk{j}"] = _unknown_level_handler(ev.name, term)
                 term_lines.append(f"    {x} = _lv{j}.get({v})")
                 term_lines.append(f"    if {x} is None:")
                 term_lines.append(f"        {x} = _unk{j}({v})")
+                score_lines.append(f"    {c} = _lc{j}.get({v})")
+                score_lines.append(f"    if {c} is None:")
+                score_lines.append(f"        {c} = _unk{j}({v})")  # raises
             term_lines.append(f"    {c} = {w} * {x}")
         elif term.bins is not None:
             table = term.bins
-            if len(table.parts) <= 8:
-                for k, edge in enumerate(table.edges):
-                    part = table.parts[k]
-                    head = "if" if k == 0 else "elif"
-                    term_lines.append(f"    {head} {v} < {_lit(edge)}:")
-                    term_lines.append(f"        {x} = {'None' if part is None else _lit(part)}")
-                tail = table.parts[-1]
-                if table.edges:
-                    term_lines.append("    else:")
-                    term_lines.append(f"        {x} = {'None' if tail is None else _lit(tail)}")
-                else:
-                    term_lines.append(f"    {x} = {_lit(tail)}")  # type: ignore[arg-type]
-            else:
-                ns[f"_e{j}"], ns[f"_p{j}"] = table.edges, table.parts
-                term_lines.append(f"    {x} = _p{j}[_bisect(_e{j}, {v})]")
             if any(part is None for part in table.parts):
                 ns[f"_out{j}"] = _outside_handler(ev.name, term, ev.specs[term.input])
-                term_lines.append(f"    if {x} is None:")
-                term_lines.append(f"        {x} = _out{j}({v})")
+            outside_x, outside_c = f"_out{j}({v})", f"{w} * _out{j}({v})"
+            if len(table.parts) <= 8:
+                for k, part in enumerate(table.parts):
+                    if k < len(table.edges):
+                        head = f"    {'if' if k == 0 else 'elif'} {v} < {_lit(table.edges[k])}:"
+                    else:
+                        head = "    else:" if table.edges else ""
+                    indent = "        " if head else "    "
+                    for lines in (term_lines, score_lines):
+                        if head:
+                            lines.append(head)
+                    term_lines.append(f"{indent}{x} = {outside_x if part is None else _lit(part)}")
+                    score_lines.append(f"{indent}{c} = {outside_c if part is None else _product(term.weight, part)}")
+            else:
+                ns[f"_e{j}"], ns[f"_p{j}"] = table.edges, table.parts
+                ns[f"_pc{j}"] = tuple(None if part is None else term.weight * part for part in table.parts)
+                term_lines.append(f"    {x} = _p{j}[_bisect(_e{j}, {v})]")
+                score_lines.append(f"    {c} = _pc{j}[_bisect(_e{j}, {v})]")
+                if any(part is None for part in table.parts):
+                    term_lines.append(f"    if {x} is None:")
+                    term_lines.append(f"        {x} = {outside_x}")
+                    score_lines.append(f"    if {c} is None:")
+                    score_lines.append(f"        {c} = {outside_c}")
             term_lines.append(f"    {c} = {w} * {x}")
         else:
+            lines_x: list[str] = []
             if term.transform == "identity":
-                term_lines.append(f"    {x} = {v}")
+                lines_x.append(f"    {x} = {v}")
             else:
                 ns[f"_neg{j}"] = _negative_handler(ev.name, term)
                 fn = "_log1p" if term.transform == "log1p" else "_sqrt"
-                term_lines.append(f"    if {v} < 0:")
-                term_lines.append(f"        _neg{j}({v})")
-                term_lines.append(f"    {x} = {fn}({v})")
-            term_lines.append(f"    {c} = {w} * {x}")
+                lines_x.append(f"    if {v} < 0:")
+                lines_x.append(f"        _neg{j}({v})")
+                lines_x.append(f"    {x} = {fn}({v})")
+            lines_x.append(f"    {c} = {w} * {x}")
+            term_lines += lines_x
+            score_lines += lines_x
         explain_rows.append(f"(_n{j}, {x}, {c})")
 
     n = len(ev.terms)
@@ -546,16 +572,15 @@ def _generate(ev: ScorecardEvaluator) -> tuple[str, dict[str, Any]]:
     else:
         reason_lines.append("    reasons = ()")
 
-    body_terms = [line for k, line in enumerate(term_lines) if k not in explain_only]
     source = "\n".join([
         "def score(values, version):",
         *read_lines,
-        *body_terms,
+        *score_lines,
         *z_lines,
         value_line,
         *decide,
         *reason_lines,
-        "    return _Score(value, decision, reasons, _M, version)",
+        "    return _new(_Score, (value, decision, reasons, _M, version))",
         "",
         "def explain(values):",
         *read_lines,
