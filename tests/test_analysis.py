@@ -195,3 +195,55 @@ def test_example_models_stay_inside_on_their_replay_data() -> None:
         for row in rows:
             for (name, _, contribution), term in zip(evaluator.explain(row), analysis.terms, strict=True):
                 assert name == term.name and inside(term.contribution, contribution), (name, contribution)
+
+
+# ------------------------------------------------------------------------------------------------- ranking
+
+SEARCH = Contract.from_dict("search", load("config/contracts/search.yaml"))
+
+
+def _search_item(draw: st.DrawFn) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    for name, decl in SEARCH.inputs.items():
+        if decl.type in ("number", "integer"):
+            item[name] = draw(st.one_of(st.none(), st.floats(decl.min or 0.0, decl.max or 1.0, allow_nan=False)))
+        elif decl.type == "boolean":
+            item[name] = draw(st.booleans())
+        elif decl.values:
+            item[name] = draw(st.sampled_from(decl.values))
+        else:
+            item[name] = draw(st.text(min_size=1, max_size=5))
+    for required in ("bm25_score", "stock_units", "margin_pct", "in_stock", "brand_tier"):
+        if item.get(required) is None:
+            item[required] = {"in_stock": True, "brand_tier": "house"}.get(required, 1.0)
+    return item
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_ranking_features_and_score_inside_their_intervals(data: st.DataObject) -> None:
+    from validator.kinds.ranking.analysis import analyse as analyse_ranking
+    from validator.kinds.ranking.evaluator import compile as compile_ranking
+
+    model = load("weights/search_ranking.yaml")
+    evaluator = compile_ranking(model, SEARCH)
+    analysis = analyse_ranking(model, SEARCH)
+    ranges = {t.name: t.contribution for t in analysis.terms}
+    explained = evaluator.explain(data.draw(st.composite(_search_item)()))
+    for name, contribution in explained["features"].items():
+        assert inside(ranges[name], contribution), (name, contribution)
+    assert inside(analysis.score, explained["score"]), explained
+
+
+def test_search_ranking_by_hand() -> None:
+    from validator.kinds.ranking.analysis import analyse as analyse_ranking
+    from validator.kinds.ranking.analysis import dominant
+
+    analysis = analyse_ranking(load("weights/search_ranking.yaml"), SEARCH)
+    got = {t.name: t.contribution for t in analysis.terms}
+    assert got["text_relevance"] == Interval(0.0, 100.0)
+    assert got["rating"] == Interval(pytest.approx(0.2), pytest.approx(1.0))  # type: ignore[arg-type]
+    assert got["popularity"].hi == pytest.approx(0.35 * math.log1p(1e6), rel=REL)
+    assert got["own_brand"] == Interval(0.0, 0.3)
+    assert [t.name for t, _ in dominant(analysis, None)] == ["text_relevance"]
+    assert dominant(analysis, "text_relevance") == []

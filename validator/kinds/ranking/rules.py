@@ -13,6 +13,8 @@ from typing import Any, Iterator, Mapping
 from validator.gate.findings import Severity
 from validator.gate.rules import Problem, RuleContext, did_you_mean, rule
 from validator.kinds.contract import InputDecl
+from validator.kinds.intervals import Analysis, cached, default_outside, show_interval, term_limit
+from validator.kinds.ranking.analysis import analyse, dominant
 from validator.kinds.ranking.evaluator import DEFAULT_TRANSFORM, NON_NEGATIVE, OPERATORS, types_agree, uses
 
 KINDS = ["ranking"]
@@ -542,6 +544,90 @@ def _culprit(ctx: RuleContext, feature: Mapping[str, Any]) -> str:
     return f"{feature['input']!r} goes down to {_fmt(lo)}"
 
 
+def _analysis(ctx: RuleContext) -> Analysis:
+    return cached(ctx, analyse)
+
+
+@rule("ranking.term-contribution-bound", Severity.ERROR, kinds=KINDS)
+def term_contribution_bound(ctx: RuleContext) -> Iterator[Problem]:
+    """No single feature or boost can move an item's score by more than the largest contribution the model declares (`analysis: {max_term_contribution: ...}`), or else the repository's default for rankings in config/weights.yaml. The range is computed over the contract's input ranges, through transforms, defaults and the boosts before it, so a weight slipped by a factor of 100 on a long-tailed count is caught.
+
+    Bad:
+        # contract: sales_30d: {type: integer, min: 0, max: 1000000}
+        analysis: {max_term_contribution: 150}
+        features:
+          - {name: popularity, input: sales_30d, weight: 0.35}
+    Good:
+        analysis: {max_term_contribution: 150}
+        features:
+          - {name: popularity, input: sales_30d, weight: 0.35, transform: log1p}
+    """
+    limit, source = term_limit(ctx.data, ctx.extra, "ranking")
+    if limit is None:
+        return
+    for term in _analysis(ctx).terms:
+        if term.contribution.magnitude > limit:
+            what = "weight" if term.path[0] == "features" else "name"
+            yield Problem(term.path + (what,),
+                          f"{term.path[0][:-1]} {term.name!r} can move an item's score by "
+                          f"{show_interval(term.contribution)} over the contract's range of {term.driver!r} "
+                          f"({term.input_range}); that exceeds {_fmt(limit)}, {source}",
+                          "lower the weight (or the boost), or use a flatter transform (log1p, sqrt); see weights explain")
+
+
+@rule("ranking.one-term-dominates", Severity.WARNING, kinds=KINDS)
+def one_term_dominates(ctx: RuleContext) -> Iterator[Problem]:
+    """No feature or boost can move an item's score by more than all the others together (over the contract's ranges), unless the model names it as the one meant to lead (`analysis: {leading: <name>}`, e.g. text relevance): otherwise that one term alone decides the order and every other weight is decoration. A warning, because leading by design is legitimate once it is declared.
+
+    Bad:
+        features:
+          - {name: text_relevance, input: bm25_score, weight: 1.0}
+          - {name: popularity, input: sales_30d, weight: 35.0, transform: log1p}
+        analysis: {leading: text_relevance}
+    Good:
+        features:
+          - {name: text_relevance, input: bm25_score, weight: 1.0}
+          - {name: popularity, input: sales_30d, weight: 0.35, transform: log1p}
+        analysis: {leading: text_relevance}
+    """
+    analysis = _analysis(ctx)
+    if len(analysis.terms) < 2:
+        return
+    leading = (ctx.data.get("analysis") or {}).get("leading")
+    for term, rest in dominant(analysis, leading):
+        what = term.path[0][:-1]
+        yield Problem(term.path + ("name",),
+                      f"{what} {term.name!r} can move an item's score by up to {_fmt(term.contribution.width)} "
+                      f"({show_interval(term.contribution)}), more than all the other features and boosts together "
+                      f"({_fmt(rest)}): it alone decides the order",
+                      "lower its weight (or boost), or, if it is meant to lead, say so: analysis: {leading: "
+                      f"{term.name}}}")
+
+
+@rule("ranking.default-in-range", Severity.ERROR, kinds=KINDS)
+def default_in_range(ctx: RuleContext) -> Iterator[Problem]:
+    """An input's `default` (used when the value is missing, or out of range with `out_of_range: default`) is a value the app's contract allows: a default outside the range gives every item without the value a score no real item has.
+
+    Bad:
+        # contract: avg_rating: {type: number, min: 1, max: 5}
+        inputs:
+          avg_rating: {missing: default, default: 35}
+    Good:
+        inputs:
+          avg_rating: {missing: default, default: 3.5}
+    """
+    if ctx.contract is None:
+        return
+    for name, policy in (ctx.data.get("inputs") or {}).items():
+        if not isinstance(policy, dict) or "default" not in policy:
+            continue
+        why = default_outside(ctx.contract.inputs.get(name), policy["default"])
+        if why:
+            yield Problem(("inputs", name, "default"), f"default {policy['default']!r} of input {name!r} is {why}",
+                          "use a value the app could send (the range is in the contract), or ask the app's "
+                          "owners to widen the contract")
+
+
 RULES = (
     weights_not_all_zero,
     unique_names,
@@ -554,4 +640,7 @@ RULES = (
     transform_domain,
     condition_reachable,
     boost_on_negative_score,
+    term_contribution_bound,
+    one_term_dominates,
+    default_in_range,
 )

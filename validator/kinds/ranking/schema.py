@@ -184,6 +184,25 @@ SCHEMA = model_schema(
             "(e.g. item_id) so the same request always returns the same order.",
             _TIE_BREAK,
         ),
+        "analysis": obj(
+            "Static analysis",
+            "Limits the gate checks over the contract's input ranges (weights explain shows the ranges).",
+            {
+                "max_term_contribution": number(
+                    "Largest term contribution",
+                    "No feature or boost may move an item's score by more than this, for any item the contract "
+                    "allows (ranking.term-contribution-bound). Replaces the repository default in "
+                    "config/weights.yaml.",
+                    exclusiveMinimum=0, maximum=1000,
+                ),
+                "leading": string(
+                    "Leading feature",
+                    "The feature (or boost) meant to outweigh the others together, e.g. text relevance in "
+                    "search; ranking.one-term-dominates warns about any other that does.",
+                    minLength=1,
+                ),
+            },
+        ),
     },
     ["features"],
     guardrails=GUARDRAILS,
