@@ -27,7 +27,7 @@ def test_schema_names_and_guardrail_definitions_agree(kind: str) -> None:
     names = [g.name for g in KINDS[kind].guardrails]
     properties = KINDS[kind].schema["properties"]
     assert list(properties["guardrails"]["properties"]) == names
-    assert properties["accept"]["items"]["properties"]["guardrail"]["enum"] == names
+    assert properties["accept"]["items"]["properties"]["guardrail"]["enum"] == [*names, "change_budget"]
     assert BUILTIN_DEFAULTS[kind] == {g.name: g.default for g in KINDS[kind].guardrails}
 
 

@@ -265,7 +265,7 @@ def test_a_new_kind_gets_its_schemas_guardrails_and_rules(toy_kind: Kind) -> Non
 
     schemas = all_schemas()
     assert schemas["toy.schema.json"]["properties"]["accept"]["items"]["properties"]["guardrail"]["enum"] == \
-        ["max_value_change"]
+        ["max_value_change", "change_budget"]  # change_budget: validator.gate.governance
     expect = golden_schema()["properties"]["cases"]["items"]["properties"]["expect"]["properties"]
     assert expect["value"]["title"] == "Value (toy)"
     assert builtin_defaults()["toy"] == {"max_value_change": 0.5}

@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from validator.gate import golden
 from validator.gate.diff import DocumentDiff, RepoDiff, Side, diff_sides
 from validator.gate.findings import Finding, Severity, sort_findings
+from validator.gate.governance import budget_breaches, budget_findings, guardrail_changes, scale_findings
 from validator.gate.settings import Settings
 from validator.gate.sources import GitRevision, Source, SourceError, WorkTree
 from validator.gate.validate import ValidationResult, settings_from, validate
 
 if TYPE_CHECKING:  # pragma: no cover
+    from validator.gate.governance import BudgetBreach, GuardrailChange
     from validator.gate.replay import Impact
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -112,6 +114,10 @@ class CheckResult:
     diff: RepoDiff
     models: list[ModelCheck] = field(default_factory=list)
     replay_all: bool = False
+    # validator.gate.governance: limits moved by the change, parameters over budget, contract ranges rescaled.
+    guardrail_changes: list["GuardrailChange"] = field(default_factory=list)
+    budget_breaches: list["BudgetBreach"] = field(default_factory=list)
+    scale_findings: list[Finding] = field(default_factory=list)
 
     @property
     def validation(self) -> ValidationResult:
@@ -161,7 +167,8 @@ class CheckResult:
         """Everything positioned: head validation, golden cases, replay problems and guardrails."""
         replay = [m.problem for m in self.models if m.problem is not None]
         return sort_findings([*self.validation.findings, *self.golden.findings, *replay, *self.guardrail_findings,
-                              *self.unmeasured_findings])
+                              *self.unmeasured_findings, *budget_findings(self.budget_breaches),
+                              *self.scale_findings])
 
     def anchor(self, model: ModelCheck) -> tuple[str, int, int]:
         """Where a model's verdict belongs in the pull request: its first changed line, else its first line."""
@@ -182,6 +189,8 @@ class CheckResult:
             gates.append("replay")
         if any(m.impact is not None and not m.impact.passed for m in self.models):
             gates.append("guardrails")
+        if any(not b.accepted for b in self.budget_breaches):
+            gates.append("change budgets")
         return gates
 
     @property
@@ -282,6 +291,9 @@ def run_check(root: Path, base_rev: str | None = None, head_rev: str | None = No
             result.models.append(ModelCheck(entry.name, entry.kind, entry.path, entry,
                                             invalid=entry.name in head_invalid))
     result.models.sort(key=lambda m: m.name)
+    result.guardrail_changes = guardrail_changes(base, head, repo_diff)
+    result.budget_breaches = budget_breaches(base, head, repo_diff)
+    result.scale_findings = scale_findings(base, head, repo_diff)
     return result
 
 

@@ -106,6 +106,25 @@ def guardrails_schema(guardrails: Sequence[GuardrailSpec]) -> dict[str, Any]:
     )
 
 
+def budgets_schema() -> dict[str, Any]:
+    """A model's ``budgets:``: per parameter key, how far one change may move it (tightens the kind's budget in
+    config/guardrails.yaml; ``validator.gate.governance``)."""
+    return prop(
+        "Change budgets",
+        "Per parameter key (e.g. weight): how far one change may move each such value. A move is within budget "
+        "when it is at most `absolute` or at most `relative` times the old value; tightens the kind's budget in "
+        "config/guardrails.yaml. Over budget needs an accept: entry with guardrail: change_budget.",
+        type="object",
+        additionalProperties=obj(
+            "Budget",
+            "How far one change may move the parameter.",
+            {"relative": number("Relative", "A share of the old value's magnitude (0.5 = 50%).", minimum=0),
+             "absolute": number("Absolute", "An amount in the parameter's own unit.", minimum=0)},
+            minProperties=1,
+        ),
+    )
+
+
 def accept_schema(guardrails: Sequence[GuardrailSpec]) -> dict[str, Any]:
     """A model's ``accept:`` entries: reviewed breaches, named by the guardrails of its kind."""
     return array(
@@ -116,8 +135,9 @@ def accept_schema(guardrails: Sequence[GuardrailSpec]) -> dict[str, Any]:
             "Accepted breach",
             "One guardrail this change may breach, and why that is fine.",
             {
-                "guardrail": string("Guardrail", "The guardrail breached (as in the report).",
-                                    enum=[g.name for g in guardrails]),
+                "guardrail": string("Guardrail", "The guardrail breached (as in the report); change_budget: a "
+                                    "parameter moved over its change budget.",
+                                    enum=[*(g.name for g in guardrails), "change_budget"]),
                 "reason": string("Reason", "Why the breach is intended, for the reviewer and the history.",
                                  minLength=10),
                 "up_to": number("Up to", "Accept the breach only up to this value (e.g. 0.04 for a 4% flip rate)."),
@@ -155,7 +175,7 @@ def common_properties(kind: str, guardrails: Sequence[GuardrailSpec] = (),
         ),
         # Gate-only keys (the runtime ignores them): what replay data to use and which limits apply.
         **({"replay": replay_schema(replay or {}), "guardrails": guardrails_schema(guardrails),
-            "accept": accept_schema(guardrails)} if guardrails else {}),
+            "accept": accept_schema(guardrails), "budgets": budgets_schema()} if guardrails else {}),
     }
 
 

@@ -11,6 +11,7 @@ import math
 from typing import TYPE_CHECKING, Any, TextIO
 
 from validator.report import JSON_FORMAT_VERSION, counts, model_verdict
+from validator.report.governance import json_dict as governance_dict
 
 if TYPE_CHECKING:  # pragma: no cover
     from validator.gate.check import CheckResult, ModelCheck
@@ -95,6 +96,7 @@ def check_envelope(result: "CheckResult") -> dict[str, Any]:
         "golden": golden_dict(result.golden),
         "models": [model_dict(result, m) for m in result.models],
         "contracts": [d.to_dict() for d in result.diff.contracts if d.status != "unchanged"],
+        **governance_dict(result),
     })
 
 

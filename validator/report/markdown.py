@@ -133,6 +133,9 @@ def _render(result: "CheckResult", level: int) -> str:
         lines += ["### Findings", ""]
         lines += _findings(errors + warnings, 50 if level < 3 else 20)
         lines.append("")
+    from validator.report.governance import markdown_lines
+
+    lines += markdown_lines(result)
     contracts = [d for d in result.diff.contracts if d.status != "unchanged"]
     if level < 3:
         for m in models:

@@ -77,6 +77,10 @@ def render_check_text(result: "CheckResult", out: TextIO) -> None:
                 style = "green" if not g.breached else ("yellow" if g.accepted else "bold red")
                 table.add_row(escape(g.name), escape(g.message), f"[{style}]{escape(status)}[/{style}]")
             console.print(table)
+    from validator.report.governance import text_lines
+
+    for line in text_lines(result):
+        console.print(escape(line))
     for entry in result.diff.contracts:
         if entry.status != "unchanged":
             console.print(f"\ncontract {entry.name} ({entry.status})")

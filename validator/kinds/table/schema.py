@@ -112,7 +112,8 @@ def _gate_keys() -> dict[str, Any]:
                 "Accepted breach",
                 "One guardrail this change may breach, and why that is fine.",
                 {
-                    "guardrail": string("Guardrail", "The guardrail breached (as in the report).", enum=names),
+                    "guardrail": string("Guardrail", "The guardrail breached (as in the report).",
+                                        enum=[*names, "change_budget"]),
                     "reason": string("Reason", "Why the breach is intended, for the reviewer and the history.",
                                      minLength=10),
                     "up_to": number("Up to", "Accept the breach only up to this value."),
