@@ -3,6 +3,8 @@
 Named tuples rather than frozen dataclasses: a frozen dataclass sets each field through
 ``object.__setattr__``, which cost 1.6 µs of a 3.9 µs ``score()`` on the request path; a named tuple is
 built in 0.6 µs and is just as immutable (``bench/bench_score.py``). ``._asdict()`` gives a dict for logs.
+Generated request-path code builds them with ``tuple.__new__(Score, (...))``, which skips the Python-level
+``__new__`` a named tuple gets (less than half the cost) and makes the same record.
 """
 from __future__ import annotations
 

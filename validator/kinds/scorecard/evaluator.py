@@ -385,6 +385,10 @@ def _lit(x: float) -> str:
     return repr(x)
 
 
+# Up to this many reason codes, score() picks them with one tuple display per count of candidates.
+_UNROLLED_REASONS = 5
+
+
 def _product(weight: float, value: float) -> str:
     """``weight * value`` as source text: the product's literal, or the multiplication when it overflows."""
     product = weight * value
@@ -430,7 +434,7 @@ def _negative_handler(model: str, term: Term) -> Callable[[float], None]:
 def _generate(ev: ScorecardEvaluator) -> tuple[str, dict[str, Any]]:
     """The source of ``score(values, version)`` and ``explain(values)`` for this model, and their namespace."""
     ns: dict[str, Any] = {
-        "__builtins__": {"type": type, "float": float, "int": int, "str": str, "tuple": tuple},
+        "__builtins__": {"type": type, "float": float, "int": int, "str": str, "tuple": tuple, "len": len},
         "_M": ev.name, "_read": read, "_exp": math.exp, "_log1p": math.log1p, "_sqrt": math.sqrt,
         "_bisect": bisect_right, "_tail": _logistic_tail, "_Score": Score, "_INF": math.inf,
         # tuple.__new__ skips the named tuple's Python-level __new__ (0.9 µs -> 0.4 µs): same type, same fields
@@ -515,18 +519,17 @@ def _generate(ev: ScorecardEvaluator) -> tuple[str, dict[str, Any]]:
                     score_lines.append(f"        {c} = {outside_c}")
             term_lines.append(f"    {c} = {w} * {x}")
         else:
-            lines_x: list[str] = []
             if term.transform == "identity":
-                lines_x.append(f"    {x} = {v}")
+                value = v
             else:
                 ns[f"_neg{j}"] = _negative_handler(ev.name, term)
-                fn = "_log1p" if term.transform == "log1p" else "_sqrt"
-                lines_x.append(f"    if {v} < 0:")
-                lines_x.append(f"        _neg{j}({v})")
-                lines_x.append(f"    {x} = {fn}({v})")
-            lines_x.append(f"    {c} = {w} * {x}")
-            term_lines += lines_x
-            score_lines += lines_x
+                value = f"{'_log1p' if term.transform == 'log1p' else '_sqrt'}({v})"
+                for lines in (term_lines, score_lines):
+                    lines.append(f"    if {v} < 0:")
+                    lines.append(f"        _neg{j}({v})")
+            term_lines.append(f"    {x} = {value}")
+            term_lines.append(f"    {c} = {w} * {x}")
+            score_lines.append(f"    {c} = {w} * {value}")
         explain_rows.append(f"(_n{j}, {x}, {c})")
 
     n = len(ev.terms)
@@ -563,12 +566,26 @@ def _generate(ev: ScorecardEvaluator) -> tuple[str, dict[str, Any]]:
             reason_lines.append(f"    if c{j} > {floor}:")
             reason_lines.append(f"        cand.append((-c{j}, {j}))")
         reason_lines += [
-            "    if cand:",
-            "        cand.sort()",
-            f"        reasons = tuple([_codes[p[1]] for p in cand[:{int(ev.top)}]])",
-            "    else:",
+            "    n = len(cand)",
+            "    if n == 0:",
             "        reasons = ()",
+            "    else:",
+            "        cand.sort()",
         ]
+        most = min(int(ev.top), len(coded))
+        if most <= _UNROLLED_REASONS:
+            # A tuple display per count of candidates: a list comprehension is a function call (CPython < 3.12)
+            # and cost a tenth of score().
+            for m in range(most, 0, -1):
+                codes = ", ".join(f"_codes[cand[{i}][1]]" for i in range(m)) + ("," if m == 1 else "")
+                if most == 1:
+                    reason_lines.append(f"        reasons = ({codes})")
+                    break
+                head = f"if n >= {m}:" if m == most else (f"elif n == {m}:" if m > 1 else "else:")
+                reason_lines.append(f"        {head}")
+                reason_lines.append(f"            reasons = ({codes})")
+        else:
+            reason_lines.append(f"        reasons = tuple([_codes[p[1]] for p in cand[:{int(ev.top)}]])")
     else:
         reason_lines.append("    reasons = ()")
 
