@@ -247,3 +247,44 @@ def test_search_ranking_by_hand() -> None:
     assert got["own_brand"] == Interval(0.0, 0.3)
     assert [t.name for t, _ in dominant(analysis, None)] == ["text_relevance"]
     assert dominant(analysis, "text_relevance") == []
+
+
+# ------------------------------------------------------------------------------------------------ segments
+
+MARKETING = Contract.from_dict("marketing", load("config/contracts/marketing.yaml"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_segments_distance_inside_the_sum_of_feature_intervals(data: st.DataObject) -> None:
+    """Each segment's distance lies within sqrt of the summed feature intervals, and the assigned segment is
+    one the analysis calls reachable."""
+    from validator.kinds.segments.analysis import analyse as analyse_segments
+    from validator.kinds.segments.evaluator import compile as compile_segments
+
+    model = load("weights/customer_segments.yaml")
+    evaluator = compile_segments(model, MARKETING)
+    analysis = analyse_segments(model, MARKETING)
+    customer: dict[str, Any] = {}
+    for name, decl in MARKETING.inputs.items():
+        if decl.type in ("number", "integer"):
+            customer[name] = data.draw(st.floats(decl.min or 0.0, decl.max or 1.0, allow_nan=False))
+    reachable = {o.label for o in analysis.outcomes if o.reachable} | {model["fallback"]["segment"]}
+    for distance in evaluator.distances(customer).values():
+        assert inside(analysis.score, distance), (analysis.score, distance)
+    assert evaluator.assign(customer).segment in reachable
+
+
+def test_segments_by_hand_and_an_unreachable_centroid() -> None:
+    from validator.kinds.segments.analysis import analyse as analyse_segments
+
+    model = load("weights/customer_segments.yaml")
+    analysis = analyse_segments(model, MARKETING)
+    discount = next(t for t in analysis.terms if t.name == "discount_share")
+    # u in [(0 - 0.15) / 0.12, (1 - 0.15) / 0.12]; the farthest centroid is loyal_regulars' -0.5.
+    assert discount.contribution.hi == pytest.approx(((1 - 0.15) / 0.12 + 0.5) ** 2, rel=REL)
+    assert discount.contribution.lo == 0.0
+    assert all(o.reachable for o in analysis.outcomes)
+    model["segments"][0]["centroid"]["orders_12m"] = -8.0
+    outcome = analyse_segments(model, MARKETING).outcomes[0]
+    assert not outcome.reachable and "closest customer the contract allows" in outcome.why

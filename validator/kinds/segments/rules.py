@@ -11,6 +11,8 @@ from typing import Any, Iterator, Mapping
 
 from validator.gate.findings import Severity
 from validator.gate.rules import Problem, RuleContext, did_you_mean, rule
+from validator.kinds.intervals import Analysis, cached, default_outside, term_limit
+from validator.kinds.segments.analysis import analyse, dominant
 from validator.kinds.segments.evaluator import (
     DEFAULT_TRANSFORM,
     INVERSES,
@@ -445,6 +447,103 @@ def centroid_in_range(ctx: RuleContext) -> Iterator[Problem]:
             yield Problem(("segments", i, "centroid", fname), message, hint)
 
 
+def _analysis(ctx: RuleContext) -> Analysis:
+    return cached(ctx, analyse)
+
+
+@rule("segments.term-contribution-bound", Severity.ERROR, kinds=KINDS)
+def term_contribution_bound(ctx: RuleContext) -> Iterator[Problem]:
+    """No single feature can add more to the squared distance to a centroid than the model declares (`analysis: {max_term_contribution: ...}`), or else the repository's default for segments in config/weights.yaml, over the contract's input ranges: a feature past it sorts customers into segments by itself.
+
+    Bad:
+        # contract: avg_basket_eur: {type: number, min: 0, max: 5000}
+        analysis: {max_term_contribution: 100}
+        features:
+          - {name: avg_basket, input: avg_basket_eur, center: 3.9, scale: 0.6}
+    Good:
+        analysis: {max_term_contribution: 100}
+        features:
+          - {name: avg_basket, input: avg_basket_eur, transform: log1p, center: 3.9, scale: 0.6}
+    """
+    limit, source = term_limit(ctx.data, ctx.extra, "segments")
+    if limit is None:
+        return
+    for term in _analysis(ctx).terms:
+        if term.contribution.magnitude > limit:
+            yield Problem(term.path + ("scale",),
+                          f"feature {term.name!r} can add {_fmt(term.contribution.hi)} to the squared distance over "
+                          f"the contract's range of {term.driver!r} ({term.input_range}); that exceeds {_fmt(limit)}, "
+                          f"{source}",
+                          "check the center, the scale and the transform (log1p or sqrt for counts and amounts); "
+                          "see weights explain")
+
+
+@rule("segments.feature-dominates", Severity.WARNING, kinds=KINDS)
+def feature_dominates(ctx: RuleContext) -> Iterator[Problem]:
+    """No feature can add more to the squared distance to a centroid than all the other features together can, over the contract's ranges: such a feature (a scale a hundred times too small, a missing transform on a long-tailed amount) decides the segment alone.
+
+    Bad:
+        features:
+          - {name: orders_12m, input: orders_12m, transform: log1p, center: 1.2, scale: 0.8}
+          - {name: avg_basket, input: avg_basket_eur, transform: log1p, center: 3.9, scale: 0.06}
+    Good:
+        features:
+          - {name: orders_12m, input: orders_12m, transform: log1p, center: 1.2, scale: 0.8}
+          - {name: avg_basket, input: avg_basket_eur, transform: log1p, center: 3.9, scale: 0.6}
+    """
+    analysis = _analysis(ctx)
+    if len(analysis.terms) < 2:
+        return
+    for term, rest in dominant(analysis):
+        yield Problem(term.path + ("scale",),
+                      f"feature {term.name!r} can add up to {_fmt(term.contribution.hi)} to the squared distance, more "
+                      f"than all the other features together ({_fmt(rest)}): it alone decides the segment",
+                      "check its scale (one typical spread of the transformed input), transform and weight")
+
+
+@rule("segments.segment-reachable", Severity.WARNING, kinds=KINDS)
+def segment_reachable(ctx: RuleContext) -> Iterator[Problem]:
+    """Every segment can be assigned to some customer the contract allows: a centroid so far outside the contract's ranges that even the closest customer is beyond `fallback.max_distance` is a segment nobody gets (its variant is never shown).
+
+    Bad:
+        # contract: orders_12m: {type: integer, min: 0, max: 500}; orders_12m feature center 1.2, scale 0.8
+        - id: bargain_hunters
+          centroid: {orders_12m: -8.0, avg_basket: -0.6, discount_share: 1.7, days_since_last_order: -0.4, categories_bought: 0.2, email_open_rate: 0.6}
+    Good:
+        - id: bargain_hunters
+          centroid: {orders_12m: 0.8, avg_basket: -0.6, discount_share: 1.7, days_since_last_order: -0.4, categories_bought: 0.2, email_open_rate: 0.6}
+    """
+    for outcome in _analysis(ctx).outcomes:
+        if not outcome.reachable and "same centroid" not in outcome.why:  # segments.centroids-distinct has those
+            yield Problem(outcome.path, f"segment {outcome.label!r} is never assigned: {outcome.why}",
+                          "move the centroid inside the range customers can have (see weights explain), or widen "
+                          "fallback.max_distance")
+
+
+@rule("segments.default-in-range", Severity.ERROR, kinds=KINDS)
+def default_in_range(ctx: RuleContext) -> Iterator[Problem]:
+    """An input's `default` (used when the value is missing, or out of range with `out_of_range: default`) is a value the app's contract allows: a default outside the range puts every customer without the value at a point no real customer occupies.
+
+    Bad:
+        # contract: days_since_last_order: {type: integer, min: 0, max: 3650}
+        inputs:
+          days_since_last_order: {missing: default, default: 36500}
+    Good:
+        inputs:
+          days_since_last_order: {missing: default, default: 365}
+    """
+    if ctx.contract is None:
+        return
+    for name, policy in (ctx.data.get("inputs") or {}).items():
+        if not isinstance(policy, dict) or "default" not in policy:
+            continue
+        why = default_outside(ctx.contract.inputs.get(name), policy["default"])
+        if why:
+            yield Problem(("inputs", name, "default"), f"default {policy['default']!r} of input {name!r} is {why}",
+                          "use a value the app could send (the range is in the contract), or ask the app's "
+                          "owners to widen the contract")
+
+
 RULES = (
     centroid_dimensions,
     scale_positive,
@@ -455,4 +554,8 @@ RULES = (
     transform_domain,
     center_in_range,
     centroid_in_range,
+    term_contribution_bound,
+    feature_dominates,
+    segment_reachable,
+    default_in_range,
 )

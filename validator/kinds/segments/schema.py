@@ -148,6 +148,19 @@ SCHEMA = model_schema(
             minItems=1,
         ),
         "fallback": _FALLBACK,
+        "analysis": obj(
+            "Static analysis",
+            "Limits the gate checks over the contract's input ranges (weights explain shows the ranges).",
+            {
+                "max_term_contribution": number(
+                    "Largest feature contribution",
+                    "No feature may add more than this to the squared distance to a centroid, for any customer the "
+                    "contract allows (segments.term-contribution-bound). Replaces the repository default in "
+                    "config/weights.yaml.",
+                    exclusiveMinimum=0, maximum=1000,
+                ),
+            },
+        ),
     },
     ["features", "segments", "fallback"],
     guardrails=GUARDRAILS,
