@@ -288,3 +288,31 @@ def test_segments_by_hand_and_an_unreachable_centroid() -> None:
     model["segments"][0]["centroid"]["orders_12m"] = -8.0
     outcome = analyse_segments(model, MARKETING).outcomes[0]
     assert not outcome.reachable and "closest customer the contract allows" in outcome.why
+
+
+# ------------------------------------------------------------------------------------------- bandit, table
+
+
+def test_bandit_shares_and_an_arm_that_is_never_shown() -> None:
+    from validator.kinds.bandit.analysis import analyse as analyse_bandit
+
+    model = load("weights/homepage_hero.yaml")
+    analysis = analyse_bandit(model, None)
+    free = 1.0 - 0.05 - 4 * 0.05
+    assert all(t.contribution == Interval(0.05, pytest.approx(0.05 + free)) for t in analysis.terms)  # type: ignore[arg-type]
+    assert all(o.reachable for o in analysis.outcomes)
+    for arm in model["arms"]:
+        arm["floor"] = 0.3167
+    model["arms"][0]["floor"] = 0.0
+    model["arms"][1]["floor"] = 0.95 - 2 * 0.3167
+    outcome = analyse_bandit(model, None).outcomes[0]
+    assert not outcome.reachable and "no floor" in outcome.why
+
+
+def test_table_value_ranges_include_the_missing_key_default() -> None:
+    from validator.kinds.table.analysis import analyse as analyse_table
+
+    model = load("weights/category_boost.yaml")
+    model["missing_key"]["default"]["boost"] = 0.2
+    got = {t.name: t.contribution for t in analyse_table(model, SEARCH).terms}
+    assert got == {"boost": Interval(0.2, 3.0), "pinned_slots": Interval(0.0, 5.0)}

@@ -19,7 +19,7 @@ from validator.kinds import KINDS
 from validator.kinds.base import GuardrailSpec, Kind
 
 PROJECT = Path(__file__).resolve().parents[1]
-ROOMS = ("evaluator", "schema", "guardrails", "vectorized", "rules", "metrics", "golden", "scaffold")
+ROOMS = ("evaluator", "schema", "guardrails", "vectorized", "rules", "metrics", "golden", "scaffold", "analysis")
 SEED_KINDS = ("scorecard", "ranking", "bandit", "segments")
 
 

@@ -104,11 +104,13 @@ def _largest(analysis: Analysis) -> Contribution | None:
 
 def summary(analysis: Analysis) -> list[str]:
     """The lines under the table: the reachable score, outcomes out of reach, the notes of the kind."""
-    lines = [f"{analysis.scale}: {show(analysis.base)} before any term; all terms together "
-             f"{show_interval(analysis.linear)}"]
-    if analysis.score_label != analysis.scale or analysis.score != analysis.linear:
-        lines.append(f"{analysis.score_label}: {show_interval(analysis.score)}")
-    largest = _largest(analysis)
+    lines: list[str] = []
+    if analysis.additive:
+        lines.append(f"{analysis.scale}: {show(analysis.base)} before any term; all terms together "
+                     f"{show_interval(analysis.linear)}")
+        if analysis.score_label != analysis.scale or analysis.score != analysis.linear:
+            lines.append(f"{analysis.score_label}: {show_interval(analysis.score)}")
+    largest = _largest(analysis) if analysis.additive else None
     if largest is not None:
         lines.append(f"largest single term: {largest.name} (up to {show(largest.contribution.magnitude)})")
     reached = [o.label for o in analysis.outcomes if o.reachable]

@@ -154,6 +154,9 @@ class Analysis:
     score_label: str = "score"
     outcomes: tuple[Outcome, ...] = ()
     notes: tuple[str, ...] = ()
+    # Whether the terms add up to the score (scorecard, ranking, segments); a bandit's shares and a table's
+    # columns are side by side, and their sum means nothing.
+    additive: bool = True
 
     @property
     def linear(self) -> Interval:
