@@ -95,3 +95,22 @@ def test_cli_bad_model_name_is_a_usage_error() -> None:
     done = run("explain", "fraud_rsik")
     assert done.returncode == 2
     assert "no model 'fraud_rsik'; did you mean 'fraud_risk'? models:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_check_report_shows_the_analysis_before_and_after(tmp_path) -> None:
+    """A real git repository, one committed weight change in the work tree, a real `weights check` process."""
+    root = tmp_path / "repo"
+    for part in ("config", "weights", "tests/data", "tests/golden"):
+        shutil.copytree(PROJECT / part, root / part)
+    env_git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    subprocess.run([*env_git, "add", "config", "weights", "tests"], check=True)
+    subprocess.run([*env_git, "commit", "-q", "-m", "base"], check=True)
+    model = root / "weights" / "churn_coupon.yaml"
+    model.write_text(model.read_text(encoding="utf-8").replace("    weight: 0.45", "    weight: 0.3"), encoding="utf-8")
+    done = subprocess.run([*WEIGHTS, "check", "--format", "markdown", "--root", str(root)], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode in (0, 1), done.stderr
+    assert "**What it can do** — contribution to z (log-odds)" in done.stdout
+    assert "| support_trouble | [0, 4.5] | [0, 3] **changed** |" in done.stdout
+    assert "| lapsing | [0, 2] | [0, 2] |" in done.stdout

@@ -204,29 +204,56 @@ def render(analysis: Analysis, fmt: str, out: IO[str]) -> None:
         out.write(render_html(analysis))
 
 
-def before_after_markdown(pairs: Sequence[tuple[str, Analysis | None, Analysis | None]]) -> str:
-    """For ``weights check``: per changed model, the analysis before and after, term by term.
+def before_after_lines(before: Analysis | None, after: Analysis | None) -> list[str]:
+    """One model's analysis before and after a change, term by term (None: the model is new, or gone, or
+    fails the gate on that side)."""
+    lines = ["| term | before | after |", "|---|---|---|"]
+    old = {t.name: t.contribution for t in before.terms} if before else {}
+    new = {t.name: t.contribution for t in after.terms} if after else {}
+    for term in [*new, *(t for t in old if t not in new)]:
+        a = show_interval(old[term]) if term in old else "—"
+        b = show_interval(new[term]) if term in new else "—"
+        mark = " **changed**" if a != b else ""
+        lines.append(f"| {_md_cell(term)} | {a} | {b}{mark} |")
+    either = after or before
+    if either is not None and either.additive:
+        a = show_interval(before.score) if before else "—"
+        b = show_interval(after.score) if after else "—"
+        lines.append(f"| **{_md_cell(either.score_label)}** | {a} | {b}{' **changed**' if a != b else ''} |")
+    gone = {o.label for o in before.outcomes if o.reachable} if before else set()
+    lost = [o for o in after.outcomes if not o.reachable and (o.label in gone or before is None)] if after else []
+    lines.append("")
+    lines += [f"- never reached after the change: {_md_cell(o.label)}: {_md_cell(o.why)}" for o in lost]
+    return lines + ([""] if lost else [])
 
-    ``pairs`` holds (model, base analysis or None for a new model, head analysis or None for a removed one).
-    """
+
+def side(validation: ValidationResult, name: str) -> Analysis | None:
+    """The analysis of ``name`` on one side of a check (None when the model is absent or fails the gate)."""
+    data = validation.models.get(name)
+    if data is None:
+        return None
+    try:
+        return analyse(data, validation.contracts.get(data.get("contract", "")))
+    except ExplainError:
+        return None
+
+
+def check_lines(result: Any, name: str) -> list[str]:
+    """For the ``weights check`` report (``result`` a ``CheckResult``): what the changed model can do, before and
+    after, as Markdown lines; empty when neither side can be analysed."""
+    before, after = side(result.base.validation, name), side(result.head.validation, name)
+    if before is None and after is None:
+        return []
+    scale = (after or before).scale  # type: ignore[union-attr]
+    return [f"**What it can do** — contribution to {scale} over the contract's ranges "
+            "(`weights explain` shows what moves each term)", "", *before_after_lines(before, after)]
+
+
+def before_after_markdown(pairs: Sequence[tuple[str, Analysis | None, Analysis | None]]) -> str:
+    """Several models' before/after tables under one heading (``pairs``: model, base analysis, head analysis)."""
     if not pairs:
         return ""
     lines = ["### What each changed model can do (static analysis over the contract's ranges)", ""]
     for name, before, after in pairs:
-        lines += [f"#### `{name}`", "", "| term | before | after |", "|---|---|---|"]
-        old = {t.name: t.contribution for t in before.terms} if before else {}
-        new = {t.name: t.contribution for t in after.terms} if after else {}
-        for term in [*new, *(t for t in old if t not in new)]:
-            a = show_interval(old[term]) if term in old else "—"
-            b = show_interval(new[term]) if term in new else "—"
-            mark = " **changed**" if a != b else ""
-            lines.append(f"| {_md_cell(term)} | {a} | {b}{mark} |")
-        score_a = show_interval(before.score) if before else "—"
-        score_b = show_interval(after.score) if after else "—"
-        lines.append(f"| **{after.score_label if after else before.score_label if before else 'score'}** "
-                     f"| {score_a} | {score_b} |")
-        lost = [o.label for o in after.outcomes if not o.reachable] if after else []
-        if lost:
-            lines += ["", f"Never reached after the change: {', '.join(lost)}."]
-        lines.append("")
+        lines += [f"#### `{name}`", "", *before_after_lines(before, after)]
     return "\n".join(lines) + "\n"

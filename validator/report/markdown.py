@@ -74,6 +74,10 @@ def _model_section(result: "CheckResult", model: "ModelCheck", level: int) -> li
         lines += ["**What changed**", ""]
         lines += changes_table(model.diff, None if level == 0 else 25)
         lines.append("")
+        if model.diff.changes and level <= 1:  # the static analysis before/after (validator.gate.explain)
+            from validator.gate.explain import check_lines
+
+            lines += check_lines(result, model.name)
     if model.problem is not None:
         lines += [f"❌ {_cell(model.problem.message)}", ""]
     impact = model.impact
