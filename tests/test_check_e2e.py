@@ -231,3 +231,70 @@ def test_a_changed_model_without_replay_data_passes_with_a_warning(weights_repo:
     assert result.exit_code == 0, [f.render() for f in result.findings]
     assert len(warnings) == 1 and warnings[0].severity.value == "warning"
     assert warnings[0].path == path and "not measured" in warnings[0].message
+
+
+# ------------------------------------------------------------------ guardrail governance (issue 9, part 4)
+
+
+def test_a_loosened_model_guardrail_is_refused_at_its_line(weights_repo: Path):
+    """The analyst's own file cannot raise the limit the change is judged by; the message says who can."""
+    edit(weights_repo, NEW_ACCOUNT_WEIGHT, "    weight: 2.3")
+    with (weights_repo / MODEL).open("a", encoding="utf-8") as handle:
+        handle.write("\nguardrails:\n  max_decision_flip_rate: 0.5\n")
+    commit(weights_repo, "new accounts are riskier, and the limit goes up with them")
+    result = weights(weights_repo, "check", "--format", "text")
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = len((weights_repo / MODEL).read_text(encoding="utf-8").splitlines())
+    assert f"{MODEL}:{line}:27: error guardrails.loosened: guardrails.max_decision_flip_rate: 50% is looser than " \
+           "the repository limit 2%" in result.stdout
+    assert "change config/guardrails.yaml (owned by the model-risk owners in .github/CODEOWNERS)" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_tightened_model_guardrail_passes_and_is_listed(weights_repo: Path):
+    with (weights_repo / MODEL).open("a", encoding="utf-8") as handle:
+        handle.write("\nguardrails:\n  max_psi: 0.05\n")
+    commit(weights_repo, "a stricter PSI limit for fraud")
+    result = run_check(weights_repo)
+    assert result.passed, [f.render() for f in result.findings]
+    [change] = result.guardrail_changes
+    assert (change.path, change.scope, change.guardrail, change.old, change.new) == (MODEL, "fraud_risk", "max_psi",
+                                                                                   0.1, 0.05)
+    assert change.direction == "set: tightened"
+
+
+def test_a_guardrails_yaml_change_is_listed_in_every_report(weights_repo: Path):
+    edit(weights_repo, "max_psi: 0.1 ", "max_psi: 0.2 ", "config/guardrails.yaml")
+    edit(weights_repo, "min_ndcg_delta: -0.02", "min_ndcg_delta: -0.01", "config/guardrails.yaml")
+    commit(weights_repo, "model risk: PSI limit relaxed, NDCG limit tightened")
+    result = weights(weights_repo, "check", "--format", "markdown")
+    assert result.returncode == 0, result.stdout + result.stderr
+    md = result.stdout
+    assert "### Guardrail changes" in md
+    assert "| `config/guardrails.yaml:9` (scorecard) | `max_psi` | 0.1 | 0.2 | ⚠️ loosened |" in md
+    assert "| `config/guardrails.yaml:23` (ranking) | `min_ndcg_delta` | -0.02 | -0.01 | tightened |" in md
+    text = weights(weights_repo, "check", "--format", "text").stdout
+    assert "config/guardrails.yaml:9: scorecard: max_psi 0.1 -> 0.2 (loosened)" in text
+    report = json.loads(weights(weights_repo, "check", "--format", "json").stdout)
+    assert {"path": "config/guardrails.yaml", "line": 9, "scope": "scorecard", "guardrail": "max_psi", "base": 0.1,
+            "head": 0.2, "change": "loosened"} in report["guardrail_changes"]
+
+
+def test_a_rate_above_one_in_guardrails_yaml_is_exit_2_with_its_position(weights_repo: Path):
+    edit(weights_repo, "max_decision_flip_rate: 0.02", "max_decision_flip_rate: 2", "config/guardrails.yaml")
+    commit(weights_repo, "2 meant 2%")
+    result = weights(weights_repo, "check")
+    assert result.returncode != 0
+    assert "config/guardrails.yaml:7:27: error guardrails.range: max_decision_flip_rate is a share between 0 and 1" \
+        in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_misspelt_outcome_column_points_at_the_key(weights_repo: Path):
+    edit(weights_repo, "  outcome: is_fraud", "  outcome: is_frad")
+    commit(weights_repo, "typo")
+    result = run_check(weights_repo)
+    [finding] = [f for f in result.findings if f.rule == "simulate.replay"]
+    line = next(i for i, t in enumerate((weights_repo / MODEL).read_text().splitlines(), 1) if "is_frad" in t)
+    assert (finding.line, finding.col) == (line, 3)
+    assert "'is_frad' is not a column of tests/data/fraud_orders.parquet (did you mean 'is_fraud'?)" in finding.message

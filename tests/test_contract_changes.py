@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from test_check_e2e import commit, edit, weights, weights_repo  # noqa: F401  (the fixture)
+
 from validator.gate.check import run_check
 from validator.gate.governance import _scale_moves
 
@@ -41,7 +41,7 @@ def test_share_to_percent_names_every_model_reading_the_input(weights_repo: Path
     result = run_check(weights_repo)
     [finding] = _scale(result)
     assert "input discount_share: max 1 -> 100; span 1 -> 100" in finding.message
-    assert "Read by customer_segments (" in finding.message
+    assert "It is read by customer_segments (discount_share)" in finding.message
     assert "churn_coupon" not in finding.message  # it reads discount_share from the retention contract
 
 

@@ -102,3 +102,11 @@ def test_only_accept_entries_of_this_change_count() -> None:
     edited = {**entry, "reason": "recalibrated again after the Q4 review"}
     assert new_accepts({"accept": [edited]}, base) == [edited]
     assert new_accepts({"accept": [entry]}, None) == [entry]
+
+
+def test_codeowners_give_the_guardrail_defaults_to_model_risk() -> None:
+    """Loosening a limit is a model-risk decision: the last CODEOWNERS line matching the file names that team."""
+    owners = [line.split() for line in (PROJECT / ".github/CODEOWNERS").read_text(encoding="utf-8").splitlines()
+              if line.strip() and not line.startswith("#")]
+    matching = [o for o in owners if o[0] in ("*", "/config/", "/config/guardrails.yaml")]
+    assert matching[-1] == ["/config/guardrails.yaml", "@your-org/model-risk"]

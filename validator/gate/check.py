@@ -22,6 +22,7 @@ from validator.gate import golden
 from validator.gate.diff import DocumentDiff, RepoDiff, Side, diff_sides
 from validator.gate.findings import Finding, Severity, sort_findings
 from validator.gate.governance import budget_breaches, budget_findings, guardrail_changes, scale_findings
+from validator.gate.guardrails import GUARDRAILS_FILE, parse_config
 from validator.gate.settings import Settings
 from validator.gate.sources import GitRevision, Source, SourceError, WorkTree
 from validator.gate.validate import ValidationResult, settings_from, validate
@@ -291,6 +292,7 @@ def run_check(root: Path, base_rev: str | None = None, head_rev: str | None = No
             result.models.append(ModelCheck(entry.name, entry.kind, entry.path, entry,
                                             invalid=entry.name in head_invalid))
     result.models.sort(key=lambda m: m.name)
+    parse_config(head.source.read(GUARDRAILS_FILE))  # a broken config/guardrails.yaml is exit 2 even with no replay
     result.guardrail_changes = guardrail_changes(base, head, repo_diff)
     result.budget_breaches = budget_breaches(base, head, repo_diff)
     result.scale_findings = scale_findings(base, head, repo_diff)

@@ -225,14 +225,14 @@ def scale_findings(base: "Revision", head: "Revision", repo_diff: "RepoDiff") ->
             moved = _scale_moves(old.min, old.max, decl.min, decl.max)
             if not moved:
                 continue
-            readers = list(_readers(head, entry.name, name))
-            where = ", ".join(readers) or "no model reads it yet"
+            readers = list(_readers(base, head, entry.name, name))
+            where = f"read by {', '.join(readers)}" if readers else "no model reads it yet"
             bound = "max" if "max" in moved[0] and decl.max is not None else ("min" if decl.min is not None else "max")
             span = document.span(("inputs", name, bound), at_key=False) if document is not None else None
             out.append(Finding(entry.path, span.line if span else 1, span.col if span else 1, Severity.WARNING,
                                "contract.range-scale",
                                f"input {name}: {'; '.join(moved)}: did its unit change (a share 0-1 to percent "
-                               f"0-100, euros to cents)? Read by {where}",
+                               f"0-100, euros to cents)? It is {where}",
                                "if the unit changed, rescale every model and term named here in the same change "
                                "(bins, levels, transforms, weights) and update unit:; if the range truly grew, "
                                "check each of them still scores sensibly at the new extremes"))
@@ -259,9 +259,11 @@ def _factor(a: float | None, b: float | None) -> float:
     return big / small if math.isfinite(big / small) else math.inf
 
 
-def _readers(head: "Revision", contract: str, input_name: str) -> Iterator[str]:
-    """'model (term a, term b)' for each head model of ``contract`` that reads ``input_name``."""
-    for model, data in sorted(head.validation.models.items()):
+def _readers(base: "Revision", head: "Revision", contract: str, input_name: str) -> Iterator[str]:
+    """'model (term a, term b)' for each model of ``contract`` that reads ``input_name``: head's version, else
+    base's (the new range may well make a model invalid on head, and it is exactly the one to name)."""
+    models = {**base.validation.models, **head.validation.models}
+    for model, data in sorted(models.items()):
         if data.get("contract") != contract:
             continue
         terms = list(dict.fromkeys(_named_readers(data, input_name)))
