@@ -108,9 +108,12 @@ def test_check_report_shows_the_analysis_before_and_after(tmp_path) -> None:
     subprocess.run([*env_git, "commit", "-q", "-m", "base"], check=True)
     model = root / "weights" / "churn_coupon.yaml"
     model.write_text(model.read_text(encoding="utf-8").replace("    weight: 0.45", "    weight: 0.3"), encoding="utf-8")
-    done = subprocess.run([*WEIGHTS, "check", "--format", "markdown", "--root", str(root)], capture_output=True,
-                          text=True, timeout=300, check=False)
+    done = subprocess.run([*WEIGHTS, "check", "--format", "markdown", "--root", str(root), "--report-dir",
+                           str(tmp_path / "report")], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode in (0, 1), done.stderr
     assert "**What it can do** — contribution to z (log-odds)" in done.stdout
     assert "| support_trouble | [0, 4.5] | [0, 3] **changed** |" in done.stdout
     assert "| lapsing | [0, 2] | [0, 2] |" in done.stdout
+    page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert "<h3>What it can do</h3>" in page
+    assert '<tr><td>support_trouble</td><td>[0, 4.5]</td><td class="warn">[0, 3]</td></tr>' in page

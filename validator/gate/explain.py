@@ -257,3 +257,26 @@ def before_after_markdown(pairs: Sequence[tuple[str, Analysis | None, Analysis |
     for name, before, after in pairs:
         lines += [f"#### `{name}`", "", *before_after_lines(before, after)]
     return "\n".join(lines) + "\n"
+
+
+def check_html(result: Any, name: str) -> str:
+    """The before/after of ``check_lines`` as an HTML fragment for ``report.html`` (a table, no inline style)."""
+    before, after = side(result.base.validation, name), side(result.head.validation, name)
+    if before is None and after is None:
+        return ""
+    esc = html.escape
+    old = {t.name: t.contribution for t in before.terms} if before else {}
+    new = {t.name: t.contribution for t in after.terms} if after else {}
+    rows = []
+    for term in [*new, *(t for t in old if t not in new)]:
+        a = show_interval(old[term]) if term in old else "—"
+        b = show_interval(new[term]) if term in new else "—"
+        cls = ' class="warn"' if a != b else ""
+        rows.append(f"<tr><td>{esc(term)}</td><td>{esc(a)}</td><td{cls}>{esc(b)}</td></tr>")
+    scale = (after or before).scale  # type: ignore[union-attr]
+    lost = [o for o in after.outcomes if not o.reachable] if after else []
+    tail = "".join(f"<li>never reached: {esc(o.label)}: {esc(o.why)}</li>" for o in lost)
+    return (f"<h3>What it can do</h3><p class=\"meta\">contribution to {esc(scale)} over the contract's ranges "
+            "(<code>weights explain</code> shows what moves each term)</p>"
+            "<table><tr><th>term</th><th>before</th><th>after</th></tr>" + "".join(rows) + "</table>"
+            + (f"<ul>{tail}</ul>" if tail else ""))

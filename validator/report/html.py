@@ -50,6 +50,10 @@ def _model(result: "CheckResult", model: "ModelCheck") -> str:
              f"{escape(model_verdict(model))}</span></h2>"]
     if model.diff is not None:
         parts.append("<h3>What changed</h3>" + _changes(model.diff))
+        if model.diff.changes:  # the static analysis before/after (validator.gate.explain)
+            from validator.gate.explain import check_html
+
+            parts.append(check_html(result, model.name))
     if model.problem is not None:
         parts.append(f'<p class="fail">{escape(model.problem.render())}</p>')
     impact = model.impact
