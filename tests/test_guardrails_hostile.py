@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-
 from test_hostile import Edit, apply
+
 from validator.gate.check import run_check
 
 PROJECT = Path(__file__).resolve().parents[1]
