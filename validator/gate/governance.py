@@ -138,8 +138,8 @@ def guardrail_changes(base: "Revision", head: "Revision", repo_diff: "RepoDiff")
             if name not in new_g or name not in old_g:
                 shifted = _direction(kind, name, old, new) if old != new else "same as the default"
                 direction = f"{direction}: {shifted}"
-            line = next((c.line for c in entry.changes if c.path[:2] == ("guardrails", name) and c.line), None)
-            out.append(GuardrailChange(entry.path, line or 1, entry.name, name, old, new, direction))
+            at = next((c.line for c in entry.changes if c.path[:2] == ("guardrails", name) and c.line), None)
+            out.append(GuardrailChange(entry.path, at or 1, entry.name, name, old, new, direction))
     return out
 
 
