@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from validator.kinds.contract import Contract, InputDecl
-from validator.kinds.intervals import Analysis, Contribution, Interval, numeric_input, show, show_interval
+from validator.kinds.intervals import MARGIN, Analysis, Contribution, Interval, numeric_input, show, show_interval
 
 TRANSFORMS = {"identity": lambda x: x, "log1p": math.log1p, "sqrt": math.sqrt}
 
@@ -99,6 +99,6 @@ def dominant(analysis: Analysis, leading: str | None) -> list[tuple[Contribution
     out: list[tuple[Contribution, float]] = []
     for k, term in enumerate(analysis.terms):
         rest = sum(w for j, w in enumerate(widths) if j != k)
-        if term.name != leading and widths[k] > 0 and widths[k] > rest:
+        if term.name != leading and widths[k] > 0 and widths[k] > MARGIN * rest:
             out.append((term, rest))
     return out

@@ -34,8 +34,11 @@ def draft(name: str, contract: Contract, owner: str, schemas_rel: str, model_pat
     lines = header(KIND_NAME, name, schemas_rel)
     lines += common(contract.name, owner, "Which list this orders, for whom, and what comes first.")
     lines += ["", "features:"]
-    for i, num in enumerate(numeric):
-        weight = 1.0 if i == 0 else 0.5
+    for num in numeric:
+        # Each feature spans about 1 over the contract's range, so none outweighs the rest from the start
+        # (ranking.one-term-dominates); an input without both bounds keeps weight 1.
+        lo, hi = num.decl.min, num.decl.max
+        weight = float(f"{1.0 / (hi - lo):.2g}") if lo is not None and hi is not None else 1.0
         lines.append(f"  - {flow({'name': num.decl.name, 'input': num.decl.name, 'weight': weight})}")
     if ids:
         lines += ["",

@@ -20,7 +20,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from validator.kinds.contract import Contract, InputDecl
-from validator.kinds.intervals import Analysis, Contribution, Interval, Outcome, numeric_input, show, show_interval
+from validator.kinds.intervals import (
+    MARGIN,
+    Analysis,
+    Contribution,
+    Interval,
+    Outcome,
+    numeric_input,
+    show,
+    show_interval,
+)
 from validator.kinds.segments.evaluator import DEFAULT_WEIGHT, NON_NEGATIVE, TRANSFORMS
 
 
@@ -115,6 +124,6 @@ def dominant(analysis: Analysis) -> list[tuple[Contribution, float]]:
     out: list[tuple[Contribution, float]] = []
     for k, term in enumerate(analysis.terms):
         rest = sum(v for j, v in enumerate(tops) if j != k)
-        if tops[k] > rest:
+        if tops[k] > MARGIN * rest:
             out.append((term, rest))
     return out
