@@ -577,7 +577,7 @@ def term_contribution_bound(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule("ranking.one-term-dominates", Severity.WARNING, kinds=KINDS)
 def one_term_dominates(ctx: RuleContext) -> Iterator[Problem]:
-    """No feature or boost can move an item's score by more than all the others together (over the contract's ranges), unless the model names it as the one meant to lead (`analysis: {leading: <name>}`, e.g. text relevance): otherwise that one term alone decides the order and every other weight is decoration. A warning, because leading by design is legitimate once it is declared.
+    """No feature or boost can move an item's score by more than all the others together (by over 10%, over the contract's ranges), unless the model names it as the one meant to lead (`analysis: {leading: <name>}`, e.g. text relevance): otherwise that one term alone decides the order and every other weight is decoration. A warning, because leading by design is legitimate once it is declared.
 
     Bad:
         features:

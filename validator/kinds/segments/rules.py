@@ -480,7 +480,7 @@ def term_contribution_bound(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule("segments.feature-dominates", Severity.WARNING, kinds=KINDS)
 def feature_dominates(ctx: RuleContext) -> Iterator[Problem]:
-    """No feature can add more to the squared distance to a centroid than all the other features together can, over the contract's ranges: such a feature (a scale a hundred times too small, a missing transform on a long-tailed amount) decides the segment alone.
+    """No feature can add more (by over 10%) to the squared distance to a centroid than all the other features together can, over the contract's ranges: such a feature (a scale a hundred times too small, a missing transform on a long-tailed amount) decides the segment alone.
 
     Bad:
         features:
