@@ -35,9 +35,39 @@ from validator.gate.findings import Finding, Severity
 from validator.gate.unicode_ids import spoofing_problem
 
 try:  # libyaml's composer when present; the pure-Python one gives the same nodes, only slower
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - exercised only without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+_RESOLVED: dict[tuple[str, bool], str] = {}  # (scalar text, plain?) -> implicit tag; bounded below
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """The safe loader with a memo in front of PyYAML's tag resolver.
+
+    Even libyaml's composer calls PyYAML's Python resolver once per node (a third of the load time of a model
+    file, measured by bench/bench_validate.py), and model files repeat the same keys and words. With no path
+    resolvers registered (safe loading registers none), the tag of a scalar depends only on its text and on
+    whether it was plain, so the memo returns exactly what ``resolve`` would; collections skip the path
+    bookkeeping, which only path resolvers read.
+    """
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is ScalarNode:
+            key = (value, implicit[0])
+            tag = _RESOLVED.get(key)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_RESOLVED) < 65_536 and len(value) <= 64:
+                    _RESOLVED[key] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
 
 DEFAULT_MAX_BYTES = 1_048_576
 DEFAULT_MAX_DEPTH = 64
