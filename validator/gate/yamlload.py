@@ -42,7 +42,7 @@ except ImportError:  # pragma: no cover - exercised only without libyaml
 _RESOLVED: dict[tuple[str, bool], str] = {}  # (scalar text, plain?) -> implicit tag; bounded below
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _Loader(_BaseLoader):
     """The safe loader with a memo in front of PyYAML's tag resolver.
 
     Even libyaml's composer calls PyYAML's Python resolver once per node (a third of the load time of a model
