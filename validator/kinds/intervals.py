@@ -14,7 +14,6 @@ from typing import Any, TypeGuard
 
 from validator.kinds.contract import InputDecl
 
-
 # "Outweighs all the others together" with a margin: two terms of the same spread written to two digits (1/3650
 # as 0.00027) differ by a few percent, and neither decides alone; one 10% past the rest together does.
 MARGIN = 1.1
