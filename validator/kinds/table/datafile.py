@@ -30,7 +30,9 @@ import pyarrow.parquet as pq
 
 from validator.gate.findings import Finding, Severity
 from validator.gate.rules import did_you_mean
+from validator.gate.yamlload import MAX_MAGNITUDE
 from validator.kinds.contract import Contract
+from validator.kinds.inputs import shown
 from validator.kinds.table.layout import Layout
 from validator.kinds.table.lines import (
     LineMapError,
@@ -47,6 +49,13 @@ ARROW_TYPES = {"integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool
 # Words are read dictionary-encoded: membership and key codes then cost one step per distinct word.
 WORDS = pa.dictionary(pa.int32(), pa.string())
 _CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (\w+)")
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+# The YAML loader's bound (yaml.number-too-large), for the same reasons: floats lose whole numbers beyond it,
+# and the rules' and evaluators' arithmetic must not overflow. Past 64 bits pyarrow cannot even read the cell.
+_TOO_LARGE = (f"beyond 2^53 ({MAX_MAGNITUDE:,}), the largest magnitude a weights file may hold: floats lose "
+              "whole numbers above it")
+_TOO_LARGE_HINT = ("write the number you mean; a long id (a hash, a 64-bit id) belongs in a category column, "
+                   "as text")
 
 
 @dataclass
@@ -257,14 +266,18 @@ def _explain_csv_error(report: _Report, raw: bytes, layout: Layout, message: str
             if typ == "category":
                 continue
             cells = text.column(column).to_pylist()
-            parse = _PARSERS[typ]
-            bad = np.array([i for i, cell in enumerate(cells) if cell is not None and parse(cell) is None],
+            parses = _PARSERS[typ]
+            bad = np.array([i for i, cell in enumerate(cells) if cell is not None and not parses(cell)],
                            dtype=np.int64)
-            if len(bad):
+            huge = np.array([i for i, cell in enumerate(cells) if cell is not None and _beyond_text(cell)],
+                            dtype=np.int64) if typ == "integer" else bad[:0]
+            if len(bad) or len(huge):
                 found = True
                 report.rows_at("table.type", bad, column,
                                _listed(f"{{}} is not {_A[typ]} {typ}", cells),
                                _TYPE_HINT[typ])
+                report.rows_at("table.type", huge, column, _listed(f"{column} is {{}}, {_TOO_LARGE}", cells),
+                               _TOO_LARGE_HINT)
         if found:
             return
     report.add("table.type" if _CONVERSION.search(message) else "table.fields", 1, 1,
@@ -273,26 +286,36 @@ def _explain_csv_error(report: _Report, raw: bytes, layout: Layout, message: str
 
 
 def _listed(template: str, cells: list[Any]) -> Callable[[int], str]:
-    return lambda row: template.format(repr(cells[row]))
+    """A message quoting the cell of row ``row`` ({} in ``template``), cut to a readable length."""
+    return lambda row: template.format(shown(cells[row]))
 
 
-def _parse_int(cell: str) -> int | None:
+def _is_int(cell: str) -> bool:
+    return _WHOLE.fullmatch(cell.strip()) is not None
+
+
+def _beyond_text(cell: str) -> bool:
+    """Whether a whole-number cell lies beyond +-MAX_MAGNITUDE; never int() on it: past 4,300 digits it raises."""
     text = cell.strip()
-    return int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else None
+    if _WHOLE.fullmatch(text) is None:
+        return False
+    digits = text.lstrip("+-").lstrip("0")
+    return len(digits) > len(str(MAX_MAGNITUDE)) or int(digits or "0") > MAX_MAGNITUDE
 
 
-def _parse_float(cell: str) -> float | None:
+def _is_float(cell: str) -> bool:
     try:
-        return float(cell)
+        float(cell)
     except ValueError:
-        return None
+        return False
+    return True
 
 
-def _parse_bool(cell: str) -> bool | None:
-    return {"true": True, "false": False}.get(cell.strip().lower())
+def _is_bool(cell: str) -> bool:
+    return cell.strip().lower() in ("true", "false")
 
 
-_PARSERS: dict[str, Callable[[str], Any]] = {"integer": _parse_int, "number": _parse_float, "boolean": _parse_bool}
+_PARSERS: dict[str, Callable[[str], bool]] = {"integer": _is_int, "number": _is_float, "boolean": _is_bool}
 _A = {"integer": "an", "number": "a", "boolean": "a"}
 _TYPE_HINT = {
     "integer": "write a whole number (no decimals, no thousands separator)",
@@ -361,10 +384,18 @@ def _check_cells(report: _Report, table: pa.Table, layout: Layout, contract: Con
             report.rows_at("table.empty-cell", rows, column, _says(f"column {column!r} is empty"),
                            "every key needs a value" if is_key else
                            "write the value (the header's default row applies only to keys without a row)")
+    huge: dict[str, np.ndarray] = {}
+    for column in layout.columns:
+        if layout.type_of(column) in ("number", "integer"):
+            values = table.column(column)
+            huge[column] = _beyond(values)
+            report.rows_at("table.type", huge[column], column, _word(f"{column} is {{}}, {_TOO_LARGE}", values),
+                           _TOO_LARGE_HINT)
     for value in layout.values:
         column = table.column(value.column)
         if value.type in ("number", "integer"):
-            x = _floats(column)  # empty cells are NaN here: reported once, as empty, and never out of range
+            # Empty cells are NaN here, and cells beyond 2^53: each reported once, never also out of range.
+            x = _blanked(_floats(column), huge[value.column])
             if value.type == "number":
                 bad = np.flatnonzero(~np.isfinite(x) & ~_numpy(column.is_null()))
                 report.rows_at("table.not-finite", bad, value.column,
@@ -388,7 +419,7 @@ def _check_cells(report: _Report, table: pa.Table, layout: Layout, contract: Con
         column = table.column(key.column)
         where = f"contract {contract.name!r}" if contract is not None else "the contract"
         if key.type == "integer" and decl.type in ("number", "integer"):
-            x = _floats(column)
+            x = _blanked(_floats(column), huge[key.column])
             _range(report, x, key.column, decl.min, decl.max, "table.key-sendable",
                    f"the {{which}} {{bound}} {where} declares for input {key.input!r}: no request asks for this row",
                    "remove the row, or ask the app's owners to widen the contract's range")
@@ -413,6 +444,24 @@ def _outside(column: pa.ChunkedArray, allowed: tuple[str, ...]) -> np.ndarray:
     return np.flatnonzero(~level_ok[codes])
 
 
+def _beyond(column: pa.ChunkedArray) -> np.ndarray:
+    """Rows whose number lies beyond +-MAX_MAGNITUDE (a finite one: inf is reported as not finite)."""
+    array = column.combine_chunks()
+    out = pc.or_(pc.greater(array, MAX_MAGNITUDE), pc.less(array, -MAX_MAGNITUDE))
+    if pa.types.is_floating(array.type):
+        out = pc.and_(out, pc.is_finite(array))
+    return np.flatnonzero(out.fill_null(False).to_numpy(zero_copy_only=False))
+
+
+def _blanked(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``x`` with ``rows`` set to NaN (a copy: ``x`` may be pyarrow's read-only buffer)."""
+    if len(rows) == 0:
+        return x
+    x = x.astype(np.float64, copy=True)
+    x[rows] = np.nan
+    return x
+
+
 def _floats(column: pa.ChunkedArray) -> np.ndarray:
     """A numeric column as float64, NaN where empty."""
     return column.combine_chunks().to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
@@ -433,7 +482,7 @@ def _cell(template: str, x: np.ndarray) -> Callable[[int], str]:
 
 def _word(template: str, column: pa.ChunkedArray) -> Callable[[int], str]:
     """A message naming the word in row ``row`` of ``column`` ({} in ``template``)."""
-    return lambda row: template.format(repr(column[row].as_py()))
+    return lambda row: template.format(shown(column[row].as_py()))
 
 
 def _range(report: _Report, x: np.ndarray, column: str, lo: float | None, hi: float | None, rule: str,

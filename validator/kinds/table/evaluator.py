@@ -18,7 +18,7 @@ from typing import Any
 
 from validator.kinds.base import InputError, Kind, ModelError, check_mapping
 from validator.kinds.contract import Contract
-from validator.kinds.inputs import InputSpec, build_specs, read
+from validator.kinds.inputs import InputSpec, build_specs, read, shown
 from validator.kinds.results import Lookup
 from validator.kinds.table.guardrails import GUARDRAILS
 from validator.kinds.table.layout import (
@@ -55,9 +55,9 @@ def outputs_emitted(data: Mapping[str, Any]) -> dict[str, dict[str, tuple]]:
 
 
 def key_text(layout: Layout, key: Any) -> str:
-    """A key as people read it: ``category_id=17, country='DE'``."""
+    """A key as people read it: ``category_id=17, country='DE'``; a huge value cut short (it ends up in logs)."""
     parts = key if len(layout.keys) > 1 else (key,)
-    return ", ".join(f"{k.input}={v!r}" for k, v in zip(layout.keys, parts, strict=False))
+    return ", ".join(f"{k.input}={shown(v)}" for k, v in zip(layout.keys, parts, strict=False))
 
 
 class TableModel:
