@@ -59,6 +59,13 @@ def test_an_over_budget_weight_breaches_and_passes_with_an_accept(weights_repo: 
     md = weights(weights_repo, "check", "--format", "markdown")
     assert md.returncode == 1
     assert "### Change budgets" in md.stdout and "`terms[high_order_amount].weight`" in md.stdout
+    out = weights_repo.parent / "report"
+    assert weights(weights_repo, "check", "--report-dir", str(out)).returncode == 1
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert ("<h2>Change budgets</h2>" in page
+            and "<td><code>terms[high_order_amount].weight</code> (line " in page
+            and "<td>1</td><td>1.7</td><td>50% of its value or 0.5 absolute</td><td class=\"fail\">over budget</td>"
+            in page)
 
     with (weights_repo / MODEL).open("a", encoding="utf-8") as handle:
         handle.write("\naccept:\n  - {guardrail: change_budget, up_to: 0.7, reason: \"Refit on Q3 chargebacks (FRAUD-501)\"}\n")
@@ -85,3 +92,22 @@ def test_without_budgets_nothing_is_judged(weights_repo: Path) -> None:  # noqa:
     edit(weights_repo, NEW_ACCOUNT_WEIGHT, "    weight: 1.9")
     commit(weights_repo, "no budgets configured")
     assert run_check(weights_repo).budget_breaches == []
+
+
+def test_the_html_report_escapes_what_analysts_wrote() -> None:
+    """A reason or a model name typed into a file is shown as text in report.html, never as markup."""
+    from types import SimpleNamespace
+
+    from validator.gate.governance import BudgetBreach, GuardrailChange
+    from validator.report.governance import html_sections
+
+    result = SimpleNamespace(
+        guardrail_changes=[GuardrailChange("weights/a&b.yaml", 3, "fraud<risk>", "max_psi", 0.1, None,
+                                           "switched off")],
+        budget_breaches=[BudgetBreach("fraud<risk>", "weights/a.yaml", 7, 5, "terms[x].weight", 1.0, 1.7,
+                                      Budget(0.5, 0.5), True, "<script>alert(1)</script> & FRAUD-501")])
+    page = html_sections(result)  # type: ignore[arg-type]
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; FRAUD-501" in page
+    assert "<code>weights/a&amp;b.yaml:3</code> (fraud&lt;risk&gt;)" in page
+    assert "<td>0.1</td><td>off</td><td class=\"warn\">switched off</td>" in page
+    assert html_sections(SimpleNamespace(guardrail_changes=[], budget_breaches=[])) == ""  # type: ignore[arg-type]

@@ -278,6 +278,14 @@ def test_a_guardrails_yaml_change_is_listed_in_every_report(weights_repo: Path):
     report = json.loads(weights(weights_repo, "check", "--format", "json").stdout)
     assert {"path": "config/guardrails.yaml", "line": 9, "scope": "scorecard", "guardrail": "max_psi", "base": 0.1,
             "head": 0.2, "change": "loosened"} in report["guardrail_changes"]
+    out = weights_repo.parent / "report"
+    assert weights(weights_repo, "check", "--report-dir", str(out)).returncode == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Guardrail changes</h2>" in page
+    assert ("<tr><td><code>config/guardrails.yaml:9</code> (scorecard)</td><td><code>max_psi</code></td><td>0.1</td>"
+            "<td>0.2</td><td class=\"warn\">loosened</td></tr>") in page
+    assert ("<tr><td><code>config/guardrails.yaml:23</code> (ranking)</td><td><code>min_ndcg_delta</code></td>"
+            "<td>-0.02</td><td>-0.01</td><td class=\"pass\">tightened</td></tr>") in page
 
 
 def test_a_rate_above_one_in_guardrails_yaml_is_exit_2_with_its_position(weights_repo: Path):

@@ -6,6 +6,7 @@ config/guardrails.yaml) sees both in one place.
 """
 from __future__ import annotations
 
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,6 +49,31 @@ def text_lines(result: "CheckResult") -> list[str]:
     return lines
 
 
+def html_sections(result: "CheckResult") -> str:
+    """The same two tables for the offline report.html; every value from a file is escaped (a path or a reason
+    written by an analyst must not become markup)."""
+    parts: list[str] = []
+    if result.guardrail_changes:
+        rows = "".join(
+            f"<tr><td><code>{escape(c.path)}:{c.line}</code> ({escape(c.scope)})</td>"
+            f"<td><code>{escape(c.guardrail)}</code></td><td>{escape(_show(c.old))}</td><td>{escape(_show(c.new))}</td>"
+            f"<td class=\"{'warn' if 'loosened' in c.direction or 'switched off' in c.direction else 'pass'}\">"
+            f"{escape(c.direction)}</td></tr>"
+            for c in result.guardrail_changes)
+        parts.append("<h2>Guardrail changes</h2><table><tr><th>where</th><th>guardrail</th><th>base</th><th>head</th>"
+                     f"<th>change</th></tr>{rows}</table>")
+    if result.budget_breaches:
+        rows = "".join(
+            f"<tr><td>{escape(b.model)}</td><td><code>{escape(b.parameter)}</code> (line {b.line})</td>"
+            f"<td>{b.old:g}</td><td>{b.new:g}</td><td>{escape(b.budget.show())}</td>"
+            + (f"<td class=\"warn\">accepted: {escape(b.reason or '')}</td>" if b.accepted
+               else "<td class=\"fail\">over budget</td>") + "</tr>"
+            for b in result.budget_breaches)
+        parts.append("<h2>Change budgets</h2><table><tr><th>model</th><th>parameter</th><th>base</th><th>head</th>"
+                     f"<th>budget</th><th>result</th></tr>{rows}</table>")
+    return "\n".join(parts)
+
+
 def json_dict(result: "CheckResult") -> dict[str, Any]:
     return {
         "guardrail_changes": [
@@ -60,4 +86,4 @@ def json_dict(result: "CheckResult") -> dict[str, Any]:
     }
 
 
-__all__ = ["json_dict", "markdown_lines", "text_lines"]
+__all__ = ["html_sections", "json_dict", "markdown_lines", "text_lines"]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from validator.gate.diff import DocumentDiff, render_value
 from validator.report import counts, guardrail_status, metric_rows, model_verdict, verdict_line
 from validator.report.charts import svg_bars
+from validator.report.governance import html_sections as governance_sections
 
 if TYPE_CHECKING:  # pragma: no cover
     from validator.gate.check import CheckResult, ModelCheck
@@ -101,6 +102,7 @@ def render_check_html(result: "CheckResult") -> str:
         f"{c['models_changed']} of {c['models']} models changed, {c['models_replayed']} replayed · golden cases "
         f"{c['golden_passed']} passed, {c['golden_failed']} failed · {c['errors']} error(s), {c['warnings']} warning(s)</p>",
         f"<h2>Findings</h2><ul>{findings}</ul>" if findings else "",
+        governance_sections(result),
         "<p>Models: " + ", ".join(f'<a href="#{escape(m.name)}">{escape(m.name)}</a>' for m in models) + "</p>"
         if models else "<p>No model changed.</p>",
         *(_model(result, m) for m in models),
