@@ -10,6 +10,7 @@ from typing import Iterator
 
 from validator.gate.findings import Severity
 from validator.gate.rules import Problem, RuleContext, did_you_mean, rule
+from validator.kinds.intervals import default_outside
 from validator.kinds.schema_parts import NAME_PATTERN
 
 # Output fields an app may leave undeclared (it then accepts any value): reason codes are informative.
@@ -245,3 +246,21 @@ RULES = (
 )
 
 __all__ = ["RULES", "Severity"]
+
+
+def defaults_outside_contract(ctx: RuleContext) -> Iterator[Problem]:
+    """Inputs whose `default` the contract could never send: the body every kind's `<kind>.default-in-range` shares.
+
+    Each kind keeps its own rule id and docstring (the example says what a wrong default does to that kind), and
+    all read the input policies and the contract the same way, so the check lives once here.
+    """
+    if ctx.contract is None:
+        return
+    for name, policy in (ctx.data.get("inputs") or {}).items():
+        if not isinstance(policy, dict) or "default" not in policy:
+            continue
+        why = default_outside(ctx.contract.inputs.get(name), policy["default"])
+        if why:
+            yield Problem(("inputs", name, "default"), f"default {policy['default']!r} of input {name!r} is {why}",
+                          "use a value the app could send (the range is in the contract), or ask the app's "
+                          "owners to widen the contract")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from typing import Any, Iterator, Mapping
 
+from validator.gate.common_rules import defaults_outside_contract
 from validator.gate.findings import Severity
 from validator.gate.rules import Problem, RuleContext, did_you_mean, rule
 from validator.kinds.contract import InputDecl
-from validator.kinds.intervals import Analysis, cached, default_outside, show_interval, term_limit
+from validator.kinds.intervals import Analysis, cached, show_interval, term_limit
 from validator.kinds.ranking.analysis import analyse, dominant
 from validator.kinds.ranking.evaluator import DEFAULT_TRANSFORM, NON_NEGATIVE, OPERATORS, types_agree, uses
 
@@ -616,16 +617,7 @@ def default_in_range(ctx: RuleContext) -> Iterator[Problem]:
         inputs:
           avg_rating: {missing: default, default: 3.5}
     """
-    if ctx.contract is None:
-        return
-    for name, policy in (ctx.data.get("inputs") or {}).items():
-        if not isinstance(policy, dict) or "default" not in policy:
-            continue
-        why = default_outside(ctx.contract.inputs.get(name), policy["default"])
-        if why:
-            yield Problem(("inputs", name, "default"), f"default {policy['default']!r} of input {name!r} is {why}",
-                          "use a value the app could send (the range is in the contract), or ask the app's "
-                          "owners to widen the contract")
+    yield from defaults_outside_contract(ctx)
 
 
 RULES = (

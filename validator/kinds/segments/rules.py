@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any, Iterator, Mapping
 
+from validator.gate.common_rules import defaults_outside_contract
 from validator.gate.findings import Severity
 from validator.gate.rules import Problem, RuleContext, did_you_mean, rule
-from validator.kinds.intervals import Analysis, cached, default_outside, term_limit
+from validator.kinds.intervals import Analysis, cached, term_limit
 from validator.kinds.segments.analysis import analyse, dominant
 from validator.kinds.segments.evaluator import (
     DEFAULT_TRANSFORM,
@@ -532,16 +533,7 @@ def default_in_range(ctx: RuleContext) -> Iterator[Problem]:
         inputs:
           days_since_last_order: {missing: default, default: 365}
     """
-    if ctx.contract is None:
-        return
-    for name, policy in (ctx.data.get("inputs") or {}).items():
-        if not isinstance(policy, dict) or "default" not in policy:
-            continue
-        why = default_outside(ctx.contract.inputs.get(name), policy["default"])
-        if why:
-            yield Problem(("inputs", name, "default"), f"default {policy['default']!r} of input {name!r} is {why}",
-                          "use a value the app could send (the range is in the contract), or ask the app's "
-                          "owners to widen the contract")
+    yield from defaults_outside_contract(ctx)
 
 
 RULES = (
