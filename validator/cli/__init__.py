@@ -8,11 +8,14 @@ from __future__ import annotations
 from typing import Sequence
 
 from validator.cli import (  # noqa: F401 - register
+    agent_commands,
     check_commands,
+    data_commands,
     explain_commands,
     model_commands,
     publish_commands,
     scaffold_commands,
+    score_commands,
 )
 from validator.cli.app import cli, run
 

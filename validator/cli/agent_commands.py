@@ -1,0 +1,1 @@
+"""Commands of the agent_commands area (filled in by its owner)."""

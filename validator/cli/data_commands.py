@@ -1,0 +1,1 @@
+"""Commands of the data_commands area (filled in by its owner)."""

@@ -1,0 +1,1 @@
+"""Commands of the score_commands area (filled in by its owner)."""
