@@ -25,6 +25,7 @@ from validator.data.datasets import (
     DEFAULT_BATCH_ROWS,
     DatasetError,
     Wanted,
+    _check_columns,
     read_batches,
     resolve,
 )
@@ -89,6 +90,9 @@ class ReplayJob:
     datasets: tuple[str, ...]               # ``replay.dataset`` as paths relative to ``root``; () when none
     batch_rows: int = DEFAULT_BATCH_ROWS    # rows per Arrow record batch: what bounds memory
     seed: int = 0                           # the seed of any randomness (Monte Carlo): replays are reproducible
+    # Rows handed in by a caller instead of the declared files (the notebook's ``compare``): then ``datasets``
+    # is ``(FRAME,)`` and every batch comes from this table.
+    frame: pa.Table | None = None
 
     @property
     def twins(self) -> list[Any]:
@@ -102,7 +106,13 @@ class ReplayJob:
 
     def batches(self, wanted: Sequence[Wanted]) -> Iterator[tuple[str, pa.RecordBatch]]:
         """Every record batch of every dataset, in order, with the dataset's relative path (for messages)."""
-        return _batches(self.root, self.datasets, wanted, self.batch_rows)
+        return ((relpath, batch) for relpath in self.datasets for batch in self.dataset_batches(relpath, wanted))
+
+    def dataset_batches(self, relpath: str, wanted: Sequence[Wanted]) -> Iterator[pa.RecordBatch]:
+        """The record batches of one dataset of ``datasets`` (of ``frame`` when the caller handed rows in)."""
+        if self.frame is not None:
+            return _frame_batches(self.frame, relpath, wanted, self.batch_rows)
+        return read_batches(self.root, relpath, wanted, self.batch_rows)
 
     def fail(self, key: tuple, message: str) -> ReplayError:
         """The error for a bad ``replay:`` setting, positioned at ``key`` (e.g. ("replay", "query")): raise it."""
@@ -147,9 +157,12 @@ def _datasets(replay: Mapping[str, Any]) -> list[str]:
 
 def simulate_model(root: Path, name: str, base: Mapping | None, head: Mapping | None,
                    base_contract: Contract | None, head_contract: Contract | None,
-                   *, batch_rows: int = DEFAULT_BATCH_ROWS, seed: int = 0) -> Impact:
+                   *, batch_rows: int = DEFAULT_BATCH_ROWS, seed: int = 0, frame: pa.Table | None = None) -> Impact:
     """Replay the model's declared dataset(s) (from the head document, else base) through both versions: the
-    kind's ``metrics.measure`` does the measuring, this function the parts every kind shares."""
+    kind's ``metrics.measure`` does the measuring, this function the parts every kind shares.
+
+    ``frame``: replay these rows instead of the declared files (``validator.notebook.compare``: an analyst's
+    own data judged by the very metrics and guardrails of ``weights check``)."""
     if base is None and head is None:
         raise ValueError("simulate_model needs a base or a head document")
     root = Path(root)
@@ -172,13 +185,14 @@ def simulate_model(root: Path, name: str, base: Mapping | None, head: Mapping | 
     except ModelError as exc:
         raise ReplayError(name, (), f"cannot be compiled for replay: {exc}") from None
     metrics = kind.room("metrics")
-    datasets = tuple(_datasets(replay))
+    datasets = (FRAME,) if frame is not None else tuple(_datasets(replay))
     if metrics.READS_DATA and not datasets:
         advice = ("no replay dataset declared: add `replay: {dataset: tests/data/<file>.parquet}` to the model "
                   "file to measure its impact")
         return Impact(name, kind_name, "", 0, status, {}, [advice], [], [])
-    _check_named_columns(root, name, replay, datasets)
-    job = ReplayJob(root, name, kind_name, vb, vh, base, head, replay, datasets, batch_rows, seed)
+    if frame is None:
+        _check_named_columns(root, name, replay, datasets)
+    job = ReplayJob(root, name, kind_name, vb, vh, base, head, replay, datasets, batch_rows, seed, frame)
     try:
         measured = metrics.measure(job)
     except DatasetError as exc:
@@ -245,10 +259,16 @@ def _wanted(models: Sequence[Any], extra: Sequence[Wanted] = ()) -> list[Wanted]
     return list(seen.values())
 
 
-def _batches(root: Path, datasets: Sequence[str], wanted: Sequence[Wanted], batch_rows: int) -> Iterator[tuple[str, pa.RecordBatch]]:
-    for relpath in datasets:
-        for batch in read_batches(root, relpath, wanted, batch_rows):
-            yield relpath, batch
+# The name of the rows a caller hands in (``frame``), in messages where a dataset's path would be.
+FRAME = "<data frame>"
+
+
+def _frame_batches(frame: pa.Table, label: str, wanted: Sequence[Wanted],
+                   batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """The wanted columns of a caller's table in record batches, checked as a file's columns are."""
+    _check_columns(label, frame.column_names, wanted)
+    names = list(dict.fromkeys(w.name for w in wanted))
+    yield from frame.select(names).to_batches(max_chunksize=batch_rows)
 
 
 def format_impact(impact: Impact) -> str:

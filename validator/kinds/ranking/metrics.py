@@ -16,7 +16,6 @@ import pyarrow as pa
 from validator.data.datasets import (
     DatasetError,
     Wanted,
-    read_batches,
     to_column,
     to_columns,
 )
@@ -45,7 +44,7 @@ def measure(job: ReplayJob) -> Measured:
     wanted = job.wanted(extra)
     for relpath in job.datasets:
         carry: pa.Table | None = None
-        for batch in read_batches(job.root, relpath, wanted, job.batch_rows):
+        for batch in job.dataset_batches(relpath, wanted):
             table = pa.Table.from_batches([batch])
             if carry is not None:
                 table = pa.concat_tables([carry, table])
