@@ -1,0 +1,248 @@
+"""The Starlette application of ``weights agent``: model operations, probes, status, metrics, OpenAPI.
+
+``create_app(client, ...)`` builds it around one ``WeightsClient`` (tests build it around a client of their
+own and drive it with Starlette's TestClient; ``validator.agent.server`` serves it with uvicorn). A request
+reads ``client.snapshot`` once, so a batch is answered from one bundle even while a reload swaps the next one
+in, and the version in the answer is the version that computed it.
+
+What a request can get wrong is a ``Problem`` (4xx ``application/problem+json``); what the agent gets wrong is
+logged with its traceback and answered as a 500 problem that says nothing more (no internals to a client).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from validator import __version__
+from validator.agent.body import check_media_type, declared_length, parse_body, read_limited
+from validator.agent.limits import DEFAULT_LIMITS, AgentLimits
+from validator.agent.metrics import OTHER, AgentMetrics, new_registry
+from validator.agent.openapi import build_document
+from validator.agent.problems import MEDIA_TYPE, VERSION_HEADER, Problem
+from validator.agent.verbs import VERBS, Verb, plain
+from validator.kinds import KINDS, Kind
+from validator.kinds.base import InputError
+from validator.kinds.contract import Contract
+from validator.kinds.inputs import shown
+from validator.runtime import Snapshot, WeightsClient
+
+log = logging.getLogger("validator.agent")
+
+_MAX_NAME_SHOWN = 200  # a model name from the URL, as echoed in a problem's "model" member
+
+
+def _dumps(doc: Any) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+class Agent:
+    """The handlers and what they share: the client, the contracts, the limits and the metrics."""
+
+    def __init__(self, client: WeightsClient, contracts: Iterable[Contract], limits: AgentLimits,
+                 registry: CollectorRegistry) -> None:
+        self.client = client
+        self.contracts = tuple(contracts)
+        self.limits = limits
+        self.registry = registry
+        self.metrics = AgentMetrics(registry, lambda: client.status().serving)
+        self._openapi: tuple[str, bytes] | None = None  # (bundle sha256, document bytes)
+
+    # --- responses --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def json(doc: Any, version: str | None, status: int = 200) -> Response:
+        headers = {VERSION_HEADER: version} if version is not None else None
+        return Response(_dumps(doc), status, headers, media_type="application/json")
+
+    @staticmethod
+    def problem(problem: Problem, request: Request, version: str | None) -> Response:
+        headers = dict(problem.headers)
+        if version is not None:
+            headers[VERSION_HEADER] = version
+        return Response(problem.body(request.url.path, version), problem.status, headers, media_type=MEDIA_TYPE)
+
+    def version(self) -> str | None:
+        return self.client.version
+
+    # --- model operations -------------------------------------------------------------------------------
+
+    async def evaluate(self, request: Request) -> Response:
+        started = time.perf_counter()
+        name: str = request.path_params["name"]
+        shown_name = name[:_MAX_NAME_SHOWN]
+        snap = self.client.snapshot  # once: the whole request is answered from this bundle
+        version = snap.version if snap is not None else None
+        verb = VERBS.get(request.path_params["verb"])
+        if verb is None:
+            known = ", ".join(VERBS)
+            return self.problem(Problem("unknown-verb", f"no operation {shown(request.path_params['verb'])}; "
+                                        f"POST /v1/models/<name>/<operation> with one of: {known}",
+                                        model=shown_name), request, version)
+        label, code = OTHER, 500
+        try:
+            if snap is None:
+                raise Problem("not-ready", "the agent has not loaded a weights bundle yet (see GET /v1/status); "
+                              "retry, or wait for GET /readyz to answer 200", model=shown_name,
+                              headers={"Retry-After": "1"})
+            evaluator = snap.models.get(name)
+            if evaluator is None:
+                raise Problem("unknown-model", f"no model {shown(name)} in bundle version {snap.version}; models: "
+                              f"{', '.join(sorted(snap.models)) or 'none'}", model=shown_name)
+            label = name
+            kind = KINDS[evaluator.kind]
+            if kind.verb != verb.name:
+                raise Problem("wrong-verb", f"model {name!r} is a {kind.name} model and answers "
+                              f"POST /v1/models/{name}/{kind.verb}, not {verb.name}", model=name)
+            check_media_type(request.headers.get("content-type"), name)
+            declared_length(request.headers, self.limits, name)
+            data = await read_limited(request.stream(), self.limits, name)
+            payload = parse_body(data, self.limits, name)
+            if len(data) > self.limits.offload_bytes:
+                body = await run_in_threadpool(self.answer, snap, kind, verb, name, payload)
+            else:
+                body = self.answer(snap, kind, verb, name, payload)
+            code = 200
+            return Response(body, 200, {VERSION_HEADER: snap.version}, media_type="application/json")
+        except Problem as problem:
+            code = problem.status
+            return self.problem(problem, request, version)
+        except Exception:  # noqa: BLE001 - a bug of ours: logged in full, answered without internals
+            log.exception("weights agent: unexpected error answering %s %s", request.method, request.url.path)
+            return self.problem(Problem("internal", "the agent failed to answer this request; its log has the "
+                                        "details", model=shown_name), request, version)
+        finally:
+            self.metrics.observe(label, verb.name, code, time.perf_counter() - started)
+
+    def answer(self, snap: Snapshot, kind: Kind, verb: Verb, name: str, payload: Any) -> bytes:
+        """The response body for one request or a batch, all from ``snap``."""
+        if not isinstance(payload, dict):
+            raise Problem("bad-shape", f"the body must be a JSON object (one request, or {{\"requests\": [...]}} "
+                          f"for a batch), got {shown(payload)}", model=name)
+        if "requests" in payload:
+            requests = payload["requests"]
+            if not isinstance(requests, list):
+                raise Problem("bad-shape", "requests must be a list of request objects", model=name,
+                              input="requests")
+            if len(requests) > self.limits.max_batch:
+                raise Problem("batch-too-long", f"the batch holds {len(requests):,} requests, over the limit of "
+                              f"{self.limits.max_batch:,}; split it", model=name, input="requests")
+            self.metrics.batch.observe(len(requests))
+            results = [self.one(snap, kind, verb, name, item, index) for index, item in enumerate(requests)]
+            return _dumps({"model": name, "version": snap.version, "results": results})
+        return _dumps(self.one(snap, kind, verb, name, payload, None))
+
+    def one(self, snap: Snapshot, kind: Kind, verb: Verb, name: str, request: Any, index: int | None) -> Any:
+        where = f"requests[{index}]" if index is not None else "the request"
+        if not isinstance(request, dict):
+            raise Problem("bad-shape", f"{where} must be a JSON object of input name to value, got "
+                          f"{shown(request)}", model=name, index=index)
+        try:
+            result = kind.call(snap.models[name], verb.adapt(name, request))
+        except InputError as exc:
+            raise Problem("invalid-input", str(exc), model=name, input=exc.input_name, index=index) from None
+        except Problem as problem:
+            problem.index = index
+            raise
+        return plain(result)
+
+    # --- service endpoints ------------------------------------------------------------------------------
+
+    async def status(self, request: Request) -> Response:
+        status = self.client.status()
+        snap = self.client.snapshot
+        served = {name: KINDS[m.kind].verb for name, m in sorted(snap.models.items())} if snap is not None else {}
+        doc = {**status.to_dict(), "agent": {
+            "version": __version__, "contracts": [c.name for c in self.contracts], "operations": served,
+            "limits": {"max_body_bytes": self.limits.max_body_bytes, "max_batch": self.limits.max_batch,
+                       "max_depth": self.limits.max_depth}}}
+        return self.json(doc, status.version)
+
+    async def healthz(self, request: Request) -> Response:
+        return self.json({"alive": True}, self.version())
+
+    async def readyz(self, request: Request) -> Response:
+        status = self.client.status()
+        doc = {"ready": status.serving, "state": status.state.value, "version": status.version}
+        if not status.serving:
+            doc["last_error"] = status.last_error
+        return self.json(doc, status.version, 200 if status.serving else 503)
+
+    async def metrics_text(self, request: Request) -> Response:
+        headers = {VERSION_HEADER: v} if (v := self.version()) is not None else None
+        return Response(generate_latest(self.registry), 200, headers, media_type=CONTENT_TYPE_LATEST)
+
+    async def openapi(self, request: Request) -> Response:
+        snap = self.client.snapshot
+        if snap is None:
+            return self.problem(Problem("not-ready", "the OpenAPI document lists the served bundle's models; no "
+                                        "bundle is served yet (see GET /v1/status)", headers={"Retry-After": "1"}),
+                                request, None)
+        cached = self._openapi
+        if cached is None or cached[0] != snap.sha256:
+            document = build_document(self.contracts, {n: m.kind for n, m in snap.models.items()}, snap.version,
+                                      self.limits)
+            cached = self._openapi = (snap.sha256, json.dumps(document, indent=2, ensure_ascii=False).encode())
+        return Response(cached[1], 200, {VERSION_HEADER: snap.version}, media_type="application/json")
+
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        """Starlette's own 404 (no route) and 405 (wrong method) as problems too."""
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        if status == 405:
+            allow = (exc.headers or {}).get("Allow", "") if isinstance(exc, HTTPException) else ""
+            problem = Problem("method-not-allowed", f"{request.method} is not allowed here; use {allow or 'GET'}",
+                              headers={"Allow": allow} if allow else {})
+        elif status == 404:
+            problem = Problem("not-found", f"no resource at {shown(request.url.path)}; the operations are "
+                              "POST /v1/models/<name>/<operation>, and GET /v1/status, /healthz, /readyz, "
+                              "/metrics, /openapi.json")
+        else:
+            problem = Problem("bad-shape", "the request could not be read")
+        return self.problem(problem, request, self.version())
+
+
+def create_app(client: WeightsClient, *, contracts: Iterable[Contract] = (), limits: AgentLimits = DEFAULT_LIMITS,
+               registry: CollectorRegistry | None = None, manage_client: bool = False) -> Starlette:
+    """The agent's ASGI app around ``client``.
+
+    contracts: the app's contracts (the same the client checks bundles against): they type /openapi.json.
+    registry: where /metrics reads (pass the registry the client records its reload metrics in; default: a new
+        one with the process collector).
+    manage_client: start the client when the app starts and stop it when the app stops (the server does;
+        a test that owns its client does not).
+    """
+    agent = Agent(client, contracts, limits, registry if registry is not None else new_registry())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_client:
+            client.start()
+        try:
+            yield
+        finally:
+            if manage_client:
+                await run_in_threadpool(client.stop)
+
+    routes = [
+        Route("/v1/models/{name}/{verb}", agent.evaluate, methods=["POST"]),
+        Route("/v1/status", agent.status, methods=["GET"]),
+        Route("/healthz", agent.healthz, methods=["GET"]),
+        Route("/readyz", agent.readyz, methods=["GET"]),
+        Route("/metrics", agent.metrics_text, methods=["GET"]),
+        Route("/openapi.json", agent.openapi, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: agent.http_error})
+    app.state.agent = agent
+    return app
