@@ -19,6 +19,7 @@ from typing import Sequence
 import click
 
 from validator import __version__
+from validator.extras import missing_extra
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -76,6 +77,10 @@ def run(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         code = 130
     except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+        problem = missing_extra(exc)
+        if problem is not None:  # an optional dependency is not installed: say which extra, exit 2
+            click.echo(f"weights: {problem}", err=True)
+            sys.exit(EXIT_USAGE)
         try:
             log = _log_crash()
             where = f"the traceback is in {log}"
