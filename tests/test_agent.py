@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from publish_helpers import served
 from runtime_helpers import ORDER, Site, app_contracts, document, free_port
-from runtime_helpers import wait_for as wait_for_within
 from starlette.testclient import TestClient
 
 from validator.agent.app import create_app
