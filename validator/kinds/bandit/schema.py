@@ -37,7 +37,7 @@ _PRIOR = obj(
 
 _POSTERIOR = obj(
     "Observed counts",
-    "Successes and failures observed for this arm (refreshed by the counting job). The arm's posterior is "
+    "Successes and failures observed for this arm (written by `weights update` from the events). The arm's posterior is "
     "Beta(alpha + successes, beta + failures).",
     {
         "successes": prop(
@@ -97,6 +97,40 @@ _HOLDOUT = obj(
     required=["variant", "share"],
 )
 
+_UPDATE = obj(
+    "Update source",
+    "Where `weights update` (and the nightly weights-update workflow) counts this bandit's events: a Parquet or "
+    "CSV file, or a DuckDB query over such files, with one row per view (the arm shown, whether it was a success). "
+    "Give `from` or `sql`, not both.",
+    {
+        "from": string(
+            "Events file",
+            "A Parquet or CSV file of events, relative to the repository root (e.g. "
+            "tests/data/homepage_events.parquet).",
+            pattern="[.](parquet|pq|csv)$",
+        ),
+        "sql": string(
+            "Events query",
+            "One DuckDB SELECT over Parquet/CSV files of the repository (paths relative to its root) returning the "
+            "arm and success columns, e.g. SELECT arm, clicked AS success FROM read_parquet('events/*.parquet').",
+            minLength=1,
+        ),
+        "arm_column": string("Arm column", "The column holding the arm id (default arm).", minLength=1),
+        "success_column": string(
+            "Success column",
+            "The column saying whether the view was a success: boolean, or integer 0/1 (default success).",
+            minLength=1,
+        ),
+        "mode": string(
+            "Mode",
+            "total (default): the source holds every event since each arm started, and its counts replace the "
+            "file's. add: the source holds new events only (e.g. yesterday's), added to the file's counts.",
+            enum=["total", "add"],
+        ),
+    },
+    oneOf=[{"required": ["from"]}, {"required": ["sql"]}],
+)
+
 SCHEMA = model_schema(
     KIND_NAME,
     "Bandit model",
@@ -111,6 +145,7 @@ SCHEMA = model_schema(
         ),
         "arms": array("Arms", "The variants the bandit chooses between (at least two).", _ARM, minItems=1),
         "holdout": _HOLDOUT,
+        "update": _UPDATE,
     },
     ["metric", "arms"],
     guardrails=GUARDRAILS,
