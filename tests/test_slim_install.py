@@ -118,14 +118,20 @@ def test_an_app_on_the_base_install_answers_like_the_full_install(slim_venv: Pat
     assert full["imported"] == []
 
 
-@pytest.mark.parametrize("how", ["console script", "python -m validator"])
-def test_the_cli_on_the_base_install_names_the_gate_extra(slim_venv: Path, tmp_path: Path, how: str) -> None:
+GATE_MESSAGE = ("weights: the weights command line needs the Python module 'click', which is not installed: "
+                "pip install 'weights[gate]'")
+
+
+@pytest.mark.parametrize("how, args, message", [
+    ("console script", ["check"], GATE_MESSAGE),
+    ("python -m validator", ["check"], GATE_MESSAGE),
+    ("console script", ["--version"], GATE_MESSAGE),
+    ("console script", ["agent", "--help"],
+     "weights: weights agent needs the Python module 'click', which is not installed: pip install 'weights[agent]'"),
+])
+def test_the_cli_on_the_base_install_names_the_extra(slim_venv: Path, tmp_path: Path, how: str, args: list[str],
+                                                     message: str) -> None:
     python = _venv_python(slim_venv)
     command = [str(python.parent / "weights")] if how == "console script" else [str(python), "-m", "validator"]
-    done = subprocess.run([*command, "check"], cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    assert done.returncode == 2
-    assert done.stdout == ""
-    assert done.stderr.splitlines() == [
-        "weights: the weights command line needs the Python module 'click', which is not installed: "
-        "pip install 'weights[gate]'"
-    ]
+    done = subprocess.run([*command, *args], cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert (done.returncode, done.stdout, done.stderr.splitlines()) == (2, "", [message])

@@ -26,6 +26,9 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "metrics": ("prometheus_client",),
 }
 _EXTRA_OF: dict[str, str] = {module: extra for extra, modules in EXTRA_MODULES.items() for module in modules}
+# Commands that need a smaller extra than the gate (``[agent]`` brings click too): what the CLI names when its
+# own modules are missing and one of these commands was asked for.
+COMMAND_EXTRAS: dict[str, str] = {"agent": "agent"}
 
 
 class MissingExtra(Exception):

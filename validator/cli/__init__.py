@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any, NoReturn, Sequence
 
-from validator.extras import MissingExtra, missing_extra
+from validator.extras import COMMAND_EXTRAS, MissingExtra, missing_extra
 
 EXIT_USAGE = 2  # validator.cli.app.EXIT_USAGE, which cannot be imported without click
 
@@ -47,8 +47,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         problem = missing_extra(exc, feature="the weights command line")
         if problem is None:
             raise
+        command = _command(sys.argv[1:] if argv is None else argv)
+        if command in COMMAND_EXTRAS:
+            problem = MissingExtra(COMMAND_EXTRAS[command], problem.module, f"weights {command}")
         _refuse(problem)
     run(argv)
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The command asked for (the first argument that is not an option), to name its extra; None if none."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def __getattr__(name: str) -> Any:
