@@ -287,29 +287,33 @@ def output_schema(twin: Any, kept: pa.Schema) -> pa.Schema:
 
 def whole_groups(batches: Iterator[pa.RecordBatch], group: str) -> Iterator[pa.RecordBatch]:
     """The same rows, cut so that no run of equal ``group`` ids spans two batches: the last run of each batch is
-    held back and goes first into the next one (a ranking ranks a query's items as one request). A batch
-    may then exceed ``batch_rows`` by at most one query's items."""
+    held back and goes first into the next one (a ranking ranks a query's items as one request); the last
+    batch goes whole. A batch may then exceed ``batch_rows`` by at most one query's items."""
     pending: pa.RecordBatch | None = None
-    for batch in batches:
-        if pending is not None and pending.num_rows:
-            batch = pa.concat_batches([pending, batch])
-        pending = None
-        n = batch.num_rows
-        if n == 0:
-            continue
-        ids = batch.column(group)
-        last = ids[n - 1]
-        if not last.is_valid:
-            yield batch  # scoring refuses empty ids with the column named
-            continue
-        same = pc.fill_null(pc.equal(ids, last), False).to_numpy(zero_copy_only=False)
-        other = np.flatnonzero(~same)
-        start = int(other[-1]) + 1 if len(other) else 0
+    stream = iter(batches)
+    current = next(stream, None)
+    for following in stream:
+        assert current is not None
+        batch = pa.concat_batches([pending, current]) if pending is not None else current
+        start = _last_run_start(batch.column(group))
         if start:
             yield batch.slice(0, start)
         pending = batch.slice(start)
-    if pending is not None and pending.num_rows:
-        yield pending
+        current = following
+    if current is not None:
+        last = pa.concat_batches([pending, current]) if pending is not None else current
+        if last.num_rows:
+            yield last
+
+
+def _last_run_start(ids: pa.Array) -> int:
+    """Where the run of ids equal to the last one starts (0 when the batch is one run, or empty)."""
+    n = len(ids)
+    if n == 0 or not ids[n - 1].is_valid:
+        return 0  # an empty id stays with its batch: scoring refuses it with the column named
+    same = pc.fill_null(pc.equal(ids, ids[n - 1]), False).to_numpy(zero_copy_only=False)
+    other = np.flatnonzero(~same)
+    return int(other[-1]) + 1 if len(other) else 0
 
 
 class _Versions:
