@@ -34,7 +34,7 @@ _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
               type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
               help="A contract the app was built against (config/contracts/<name>.yaml or .json); repeatable. "
               "Bundles that break it are refused, and it types /openapi.json. Env: WEIGHTS_CONTRACT "
-              "(paths separated by spaces).")
+              "(paths separated by ':', as in PATH).")
 @click.option("--max-body-bytes", envvar="WEIGHTS_MAX_BODY_BYTES", default=4 * 1024 * 1024, show_default=True,
               type=click.IntRange(min=1), help="Largest request body. Env: WEIGHTS_MAX_BODY_BYTES.")
 @click.option("--max-batch", envvar="WEIGHTS_MAX_BATCH", default=1000, show_default=True,
