@@ -76,3 +76,14 @@ def test_the_cli_maps_a_missing_extra_in_a_command_to_exit_2(raised: Exception, 
     expected = missing_extra(raised)
     assert expected is not None and err == f"weights: {expected}\n"
     assert "pip install 'weights[" in err
+
+
+def test_client_metrics_without_the_metrics_extra_say_what_to_install(monkeypatch) -> None:
+    import sys
+
+    from validator.runtime.metrics import ClientMetrics
+
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)  # import of it raises ModuleNotFoundError
+    with pytest.raises(ImportError, match=r"pip install 'weights\[metrics\]'") as caught:
+        ClientMetrics("production", registry=object())
+    assert isinstance(caught.value, MissingExtra) and caught.value.name == "prometheus_client"

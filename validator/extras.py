@@ -31,8 +31,12 @@ _EXTRA_OF: dict[str, str] = {module: extra for extra, modules in EXTRA_MODULES.i
 COMMAND_EXTRAS: dict[str, str] = {"agent": "agent"}
 
 
-class MissingExtra(Exception):
-    """An optional dependency is not installed: the user must install an extra (exit 2, never a traceback)."""
+class MissingExtra(ImportError):
+    """An optional dependency is not installed: the user must install an extra (exit 2, never a traceback).
+
+    An ``ImportError`` (whose ``name`` is the missing module), so code that guards an optional import with
+    ``except ImportError`` keeps working.
+    """
 
     def __init__(self, extra: str, module: str, feature: str | None = None) -> None:
         self.extra = extra
@@ -40,7 +44,7 @@ class MissingExtra(Exception):
         self.feature = feature
         who = feature or "this command"
         super().__init__(f"{who} needs the Python module {module!r}, which is not installed: "
-                         f"pip install 'weights[{extra}]'")
+                         f"pip install 'weights[{extra}]'", name=module)
 
 
 def require(extra: str, *modules: str, feature: str | None = None) -> None:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from validator.extras import require
+
 _LOCK = threading.Lock()
 _BY_REGISTRY: dict[int, "_Collectors"] = {}
 
@@ -45,10 +47,10 @@ class ClientMetrics:
     """The metrics of one client (one channel), recorded by its poll thread."""
 
     def __init__(self, channel: str, registry: Any = None) -> None:
-        try:
-            import prometheus_client
-        except ImportError:
-            raise ImportError("metrics need prometheus-client: pip install 'weights[metrics]'") from None
+        # Without the extra the app's WeightsClient(metrics=...) fails at once, saying what to install.
+        require("metrics", "prometheus_client", feature="WeightsClient(metrics=...)")
+        import prometheus_client
+
         registry = registry if registry is not None else prometheus_client.REGISTRY
         with _LOCK:
             collectors = _BY_REGISTRY.get(id(registry))
