@@ -264,8 +264,11 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(value: Any) -> str:
-    return repr(value) if not isinstance(value, str) else "'" + value.replace("'", "''") + "'"
+def _shown(value: Any) -> str:
+    """A value from the data as a message shows it: text quoted, anything else as text (2.5, 2026-06-01)."""
+    text = value if isinstance(value, str) else str(value)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return repr(text) if isinstance(value, str) else text
 
 
 @dataclass(frozen=True)
@@ -366,7 +369,7 @@ def _count(rel: _Relation, arm_column: str, success_column: str) -> dict[str, Co
         won, lost, bad = f"{success} = 1", f"{success} = 0", f"{success} NOT IN (0, 1)"
     else:
         example = _run(rel, f"SELECT {success} FROM {rel.sql} WHERE {success} IS NOT NULL LIMIT 1")
-        shown = f" (e.g. {_literal(example[0][0])})" if example else ""
+        shown = f" (e.g. {_shown(example[0][0])})" if example else ""
         raise UpdateError(f"{rel.label}: column {success_column!r} is {success_type}{shown}, but a success must be "
                           f"boolean (true/false) or an integer 0/1; convert it (e.g. in a --sql query) or name "
                           f"another column with --success-column")
@@ -389,7 +392,7 @@ def _count(rel: _Relation, arm_column: str, success_column: str) -> dict[str, Co
     bad_rows = sum(r[4] for r in rows)
     if bad_rows:
         value = next(r[5] for r in rows if r[4])
-        raise UpdateError(f"{rel.label}: column {success_column!r} holds {value!r} ({bad_rows} event"
+        raise UpdateError(f"{rel.label}: column {success_column!r} holds {_shown(value)} ({bad_rows} event"
                           f"{'s' if bad_rows != 1 else ''} other than 0 or 1); a success must be boolean or 0/1")
     return {str(r[0]): Counts(int(r[1]), int(r[2])) for r in rows}
 
@@ -505,17 +508,23 @@ def _gate(root: Path, relpath: str, text: str) -> list[Finding]:
 # --- the update -------------------------------------------------------------------------------------------------
 
 
-def _source_of(block: Any, relpath: str, source: str | Path | Sql | None) -> tuple[str | Path | Sql, str, bool]:
-    """(source, label, from_file) from the caller's source or the file's ``update:`` block."""
+def _source_of(root: Path, block: Any, relpath: str,
+               source: str | Path | Sql | None) -> tuple[str | Path | Sql, str, bool]:
+    """(source, label, from_file) from the caller's source or the file's ``update:`` block; the label names the
+    source in messages (a path relative to the root where it lies inside)."""
+    if isinstance(source, Sql):
+        return source, "--sql", False
     if source is not None:
-        label = "--sql" if isinstance(source, Sql) else str(source)
+        path = Path(source)
+        absolute = (path if path.is_absolute() else root / path).resolve()
+        label = absolute.relative_to(root).as_posix() if absolute.is_relative_to(root) else str(source)
         return source, label, False
     if not isinstance(block, dict) or not (block.get("from") or block.get("sql")):
         raise UpdateError(f"{relpath} declares no update source; pass --from PATH or --sql QUERY, or add one to the "
                           f"file, e.g. update: {{from: tests/data/events.parquet}}")
     if block.get("sql"):
-        return Sql(str(block["sql"])), f"{relpath} update.sql", False
-    return str(block["from"]), f"{relpath} update.from ({block['from']})", True
+        return Sql(str(block["sql"])), f"update.sql of {relpath}", False
+    return str(block["from"]), str(block["from"]), True
 
 
 def update_bandit(
@@ -554,7 +563,7 @@ def update_bandit(
         raise UpdateError(f"{relpath} is a {data.get('kind')!r} model; weights update counts events for "
                           f"{KIND} models")
     block: dict[str, Any] = data["update"] if isinstance(data.get("update"), dict) else {}
-    chosen, label, from_file = _source_of(block, relpath, source)
+    chosen, label, from_file = _source_of(root, block, relpath, source)
     arm_column = arm_column or block.get("arm_column") or DEFAULT_ARM_COLUMN
     success_column = success_column or block.get("success_column") or DEFAULT_SUCCESS_COLUMN
     mode: Mode = "add" if (add if add is not None else block.get("mode") == "add") else "total"
