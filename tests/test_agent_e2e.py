@@ -11,70 +11,25 @@ from __future__ import annotations
 import json
 import os
 import re
-import selectors
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from agent_helpers import AGENT_LINE, CONTRACTS, WAIT, kill, read_url, start, stop, wait_for
 from openapi_spec_validator import validate
 from publish_helpers import PROJECT
 from runtime_helpers import ORDER, Site, bundle_of, document
 
 from validator.publish import repository as tuf_repo
 from validator.publish.storage import FolderStorage
-
-WAIT = 120.0  # upper bound of every wait; only an agent that never gets there fails
-CONTRACTS = [PROJECT / "config" / "contracts" / "checkout.yaml", PROJECT / "config" / "contracts" / "search.yaml"]
-
-
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"{what}: not within {timeout} s")
-
-
-def read_url(child: subprocess.Popen, pattern: str) -> str:
-    """The URL the child prints first; fails (not hangs) if it prints nothing or exits."""
-    with selectors.DefaultSelector() as selector:
-        selector.register(child.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
-        if not selector.select(WAIT):
-            raise AssertionError(f"no line from {child.args} in {WAIT} s")
-    line = child.stdout.readline()  # type: ignore[union-attr]
-    match = re.search(pattern, line)
-    assert match, f"{line!r}; stderr: {child.stderr.read() if child.poll() is not None else ''}"  # type: ignore[union-attr]
-    return match.group(1)
-
-
-def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("WEIGHTS_")}
-    clean["PYTHONPATH"] = str(PROJECT) + os.pathsep + clean.get("PYTHONPATH", "")
-    return subprocess.Popen([sys.executable, "-m", "validator", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**clean, **(env or {})})
-
-
-def stop(child: subprocess.Popen) -> tuple[int, str]:
-    if child.poll() is None:
-        child.send_signal(signal.SIGTERM)
-    try:
-        code = child.wait(timeout=WAIT)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
-        raise
-    return code, child.stderr.read()  # type: ignore[union-attr]
 
 
 @dataclass
@@ -104,16 +59,13 @@ def live(tmp_path: Path) -> Iterator[Live]:
         agent = start(["agent", "--url", server_url, "--root", str(tmp_path / "root.json"), "--port", "0"],
                       env={"WEIGHTS_CACHE_DIR": str(tmp_path / "cache"), "WEIGHTS_INTERVAL": "0.1",
                            "WEIGHTS_CONTRACT": os.pathsep.join(str(p) for p in CONTRACTS), "WEIGHTS_HOST": "127.0.0.1"})
-        agent_url = read_url(agent, r"serving (http://127\.0\.0\.1:\d+/)")
+        agent_url = read_url(agent, AGENT_LINE)
         with httpx.Client(base_url=agent_url, timeout=60) as http:
             yield Live(site, agent_url, agent, http)
         code, err = stop(agent)
         assert code == 0 and "Traceback" not in err, err
     finally:
-        for child in (agent, server):
-            if child is not None and child.poll() is None:
-                child.kill()
-                child.wait()
+        kill(agent, server)
 
 
 def version_of(response: httpx.Response) -> str:
@@ -276,16 +228,14 @@ def test_agent_stops_cleanly_on_a_signal(tmp_path: Path, signum: int) -> None:
                               "--cache-dir", str(tmp_path / "cache"), "--port", "0"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean)
     try:
-        url = read_url(child, r"serving (http://127\.0\.0\.1:\d+/)")
+        url = read_url(child, AGENT_LINE)
         wait_for(lambda: _alive(url), "the agent answers")
         child.send_signal(signum)
         code = child.wait(timeout=WAIT)
         err = child.stderr.read()  # type: ignore[union-attr]
         assert code == 0 and "Traceback" not in err, err
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+        kill(child)
 
 
 def _alive(url: str) -> bool:
