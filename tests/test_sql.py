@@ -51,14 +51,14 @@ ESCAPES = {
     "glob outside": ("SELECT * FROM glob('/etc/*')", "outside the repository"),
     "sniff_csv outside": ("SELECT * FROM sniff_csv('/etc/passwd')", "outside the repository"),
     "read_text outside": ("SELECT * FROM read_text('/etc/hostname')", "outside the repository"),
-    "COPY TO": ("COPY (SELECT 1 AS x) TO 'tests/data/out.csv'", "type COPY"),
-    "ATTACH": ("ATTACH 'tests/data/new.db'", "type ATTACH"),
+    "COPY TO": ("COPY (SELECT 1 AS x) TO 'tests/data/out.csv'", "a COPY statement"),
+    "ATTACH": ("ATTACH 'tests/data/new.db'", "an ATTACH statement"),
     "INSTALL": ("INSTALL httpfs", "only a SELECT may run"),
     "LOAD": ("LOAD httpfs", "only a SELECT may run"),
-    "SET": ("SET enable_external_access = true", "type SET"),
+    "SET": ("SET enable_external_access = true", "a SET statement"),
     "PRAGMA": ("PRAGMA enable_profiling", "only a SELECT may run"),
     "two statements": ("SELECT 1; COPY (SELECT 1) TO 'x.csv'", "2 statements"),
-    "CREATE": ("CREATE TABLE t AS SELECT 1", "type CREATE"),
+    "CREATE": ("CREATE TABLE t AS SELECT 1", "a CREATE statement"),
 }
 
 
@@ -182,7 +182,7 @@ def test_a_syntax_error_names_its_line_and_column(root: Path) -> None:
     with pytest.raises(SqlError) as info:
         query_columns(root, sql, source="weights/fraud.yaml:12")
     assert (info.value.line, info.value.col) == (2, 6)
-    assert str(info.value).startswith("query in weights/fraud.yaml:12 at line 2, column 6 of the query: syntax error")
+    assert str(info.value).startswith("query in weights/fraud.yaml:12 (line 2, column 6): syntax error")
     assert "write one SELECT" in str(info.value)
 
 

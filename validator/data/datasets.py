@@ -1,10 +1,15 @@
-"""Replay datasets: Parquet or CSV files read as Arrow record batches, so memory stays bounded by the batch
-size (not the file size), and turned into the typed columns the vectorized evaluators take.
+"""Replay datasets: Parquet or CSV files, or a DuckDB query over such files, read as Arrow record batches, so
+memory stays bounded by the batch size (not the file size), and turned into the typed columns the vectorized
+evaluators take.
 
 Only the columns a model reads (plus the outcome/label/group columns) are read: Parquet reads just those
 column chunks, CSV parses only those columns with the types the model expects. A column whose type cannot
 hold what the model reads (text where a number is expected) is refused with the file and column named,
 before any row is replayed.
+
+A query (``replay.dataset: {sql: ...}``, a ``Query`` here) runs in the sandbox of ``validator.data.sql`` (files
+of the repository only, one SELECT); only the wanted columns of its result are fetched, and they meet the same
+checks and conversions as a file's columns, with the query named in the messages.
 """
 from __future__ import annotations
 
@@ -24,7 +29,38 @@ _CSV_BLOCK_BYTES = 4 << 20  # CSV is parsed in blocks of this size, then re-cut 
 
 
 class DatasetError(Exception):
-    """A declared dataset cannot be replayed (absent, unreadable, a column missing or of the wrong type)."""
+    """A declared dataset cannot be replayed (absent, unreadable, a column missing or of the wrong type).
+
+    ``key``: where in the model document the dataset is declared, when more precise than ``replay.dataset``
+    (a query's ``sql``), so the gate's finding points at it.
+    """
+
+    def __init__(self, message: str, key: tuple = ()) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class Query(str):
+    """A dataset given as a DuckDB query. It IS its label (a shortened, one-line form of the query), so every
+    message and report that names a dataset by its path names the query the same way; ``sql`` is the query and
+    ``key`` where the model document declares it (e.g. ("replay", "dataset", "sql"))."""
+
+    sql: str
+    key: tuple
+
+    def __new__(cls, sql: str, key: tuple = ("replay", "dataset", "sql")) -> Query:
+        flat = " ".join(sql.split())
+        label = f'query "{flat if len(flat) <= 72 else flat[:71] + "…"}"'
+        self = super().__new__(cls, label)
+        self.sql = sql
+        self.key = tuple(key)
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Query) and (self.sql, self.key) == (other.sql, other.key)
+
+    def __hash__(self) -> int:
+        return hash((self.sql, self.key))
 
 
 @dataclass(frozen=True)
@@ -60,7 +96,8 @@ def _check_columns(relpath: str, available: Sequence[str], wanted: Sequence[Want
             hint = did_you_mean(w.name, available)
             raise DatasetError(
                 f"dataset {relpath} has no column {w.name!r}{' (' + hint + ')' if hint else ''}; "
-                f"its columns: {', '.join(available)}"
+                f"its columns: {', '.join(available)}",
+                key=relpath.key if isinstance(relpath, Query) else (),
             )
 
 
@@ -75,9 +112,13 @@ def _csv_types(wanted: Sequence[Wanted]) -> dict[str, pa.DataType]:
 
 def read_batches(root: Path, relpath: str, wanted: Sequence[Wanted],
                  batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
-    """The dataset's wanted columns in record batches of at most ``batch_rows`` rows."""
+    """The dataset's wanted columns in record batches of at most ``batch_rows`` rows (``relpath``: a path
+    relative to ``root``, or a ``Query``)."""
     if batch_rows <= 0:
         raise DatasetError(f"batch_rows must be > 0, got {batch_rows}")
+    if isinstance(relpath, Query):
+        yield from _query_batches(root, relpath, wanted, batch_rows)
+        return
     path = resolve(root, relpath)
     names = list(dict.fromkeys(w.name for w in wanted))
     fmt = FORMATS[path.suffix.lower()]
@@ -111,8 +152,43 @@ def read_batches(root: Path, relpath: str, wanted: Sequence[Wanted],
         raise DatasetError(f"dataset {relpath} cannot be read: {str(exc).splitlines()[0]}") from None
 
 
+def _query_error(query: Query, exc: Exception) -> DatasetError:
+    from validator.data.sql import SqlError
+
+    where = ""
+    if isinstance(exc, SqlError) and exc.line is not None:
+        where = f" (line {exc.line}, column {exc.col} of the query)"
+    reason = exc.reason if isinstance(exc, SqlError) else str(exc).splitlines()[0]
+    return DatasetError(f"dataset {query}{where}: {reason}", key=query.key)
+
+
+def query_columns(root: Path, query: Query) -> list[str]:
+    """The column names of a query's result, from binding it (no rows are produced); DatasetError when the query
+    is refused or does not bind."""
+    from validator.data.sql import SqlError, query_schema
+
+    try:
+        return list(query_schema(root, query.sql).names)
+    except SqlError as exc:
+        raise _query_error(query, exc) from None
+
+
+def _query_batches(root: Path, query: Query, wanted: Sequence[Wanted], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """The wanted columns of a query's result, streamed in the sandbox; the columns are checked before any row."""
+    from validator.data.sql import SqlError, query_batches
+
+    _check_columns(query, query_columns(root, query), wanted)
+    names = list(dict.fromkeys(w.name for w in wanted))
+    try:
+        yield from query_batches(root, query.sql, batch_rows, columns=names)
+    except (SqlError, pa.ArrowException) as exc:
+        raise _query_error(query, exc) from None
+
+
 def count_rows(root: Path, relpath: str) -> int | None:
-    """Rows in a Parquet file from its footer (None for CSV: it would take a full read)."""
+    """Rows in a Parquet file from its footer (None for CSV and queries: it would take a full read)."""
+    if isinstance(relpath, Query):
+        return None
     path = resolve(root, relpath)
     if FORMATS[path.suffix.lower()] != "parquet":
         return None

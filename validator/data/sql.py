@@ -52,7 +52,7 @@ class SqlError(Exception):
 
     def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
                  col: int | None = None) -> None:
-        where = f" at line {line}, column {col} of the query" if line is not None and col is not None else ""
+        where = f" (line {line}, column {col})" if line is not None and col is not None else ""
         prefix = f"query in {source}" if source else "query"
         super().__init__(f"{prefix}{where}: {message}")
         self.reason = message
@@ -103,7 +103,7 @@ def _first_line(exc: BaseException) -> str:
 def _parse(con: duckdb.DuckDBPyConnection, sql: str, source: str | None) -> dict[str, Any]:
     """DuckDB's parse tree of ``sql``, which must be one SELECT; SqlError at the position of a syntax error."""
     if not sql.strip():
-        raise SqlError(f"the query is empty; {_WHAT_TO_DO}", source=source)
+        raise SqlError(f"empty; {_WHAT_TO_DO}", source=source)
     tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
     if tree.get("error") and tree.get("error_type") == "parser":
         line = col = None
@@ -128,10 +128,11 @@ def _statement_kinds(sql: str) -> list[str]:
 
 def _not_a_select(kinds: list[str]) -> str:
     if not kinds:
-        return f"holds no statement; {_WHAT_TO_DO}"
+        return f"no statement, only comments; {_WHAT_TO_DO}"
     if len(kinds) != 1:
-        return f"holds {len(kinds)} statements ({', '.join(kinds)}); {_WHAT_TO_DO}"
-    return f"is a statement of type {kinds[0]}, but only a SELECT may run (nothing is written, attached or installed); " \
+        return f"{len(kinds)} statements ({', '.join(kinds)}), but only one may run; {_WHAT_TO_DO}"
+    article = "an" if kinds[0][:1] in "AEIOU" else "a"
+    return f"{article} {kinds[0]} statement, but only a SELECT may run (nothing is written, attached or installed); " \
            f"{_WHAT_TO_DO}"
 
 
@@ -150,8 +151,10 @@ def _literal_end(sql: str, start: int) -> int | None:
     return None
 
 
-def _resolve(top: Path, path: str, sql: str, offset: int, source: str | None) -> str | None:
-    """The absolute path a literal path names under the root (None: leave it as written), or SqlError."""
+def _resolve(top: Path | None, path: str, sql: str, offset: int, source: str | None) -> str | None:
+    """The absolute path a literal path names under the root (None: leave it as written), or SqlError.
+    ``top`` None: no root at hand (checking a model file), so an absolute path is refused too: the file is shared
+    by every machine that runs the gate, and only a relative path means the same file on all of them."""
     line, col = _position(sql, offset)
     if "://" in path or path.startswith(("s3:", "gs:", "az:", "hf:", "http:", "https:")):
         raise SqlError(f"{path!r} is a URL; only files inside the repository may be read", source=source,
@@ -160,6 +163,9 @@ def _resolve(top: Path, path: str, sql: str, offset: int, source: str | None) ->
         raise SqlError(f"{path!r} is outside the repository; write paths relative to its root", source=source,
                        line=line, col=col)
     if posixpath.isabs(path) or os.path.isabs(path):
+        if top is None:
+            raise SqlError(f"{path!r} is an absolute path; write it relative to the repository root, so the query "
+                           f"reads the same file on every machine", source=source, line=line, col=col)
         if not Path(os.path.normpath(path)).is_relative_to(top):
             raise SqlError(f"{path!r} is outside the repository {top}; write paths relative to its root",
                            source=source, line=line, col=col)
@@ -168,7 +174,7 @@ def _resolve(top: Path, path: str, sql: str, offset: int, source: str | None) ->
     if normal == ".." or normal.startswith("../"):
         raise SqlError(f"{path!r} leads outside the repository; write paths relative to its root", source=source,
                        line=line, col=col)
-    return str(top / normal)
+    return str(top / normal) if top is not None else None
 
 
 def _path_literals(node: Any, ctes: frozenset[str], out: list[tuple[str, int, int]]) -> None:
@@ -212,6 +218,23 @@ def _string_constants(node: Any, out: list[tuple[str, int, int]]) -> None:
         for argument in node.get("arguments") or []:
             if isinstance(argument, dict):
                 _string_constants(argument.get("expression"), out)
+
+
+def check_query(sql: str, *, source: str | None = None) -> None:
+    """SqlError unless ``sql`` is one SELECT whose literal file paths are relative and stay inside the repository:
+    what a model file may declare, judged from the text alone (no file is read; ``weights validate`` runs it)."""
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False,
+                                             "enable_external_access": False})
+    try:
+        tree = _parse(con, sql, source)
+    finally:
+        con.close()
+    found: list[tuple[str, int, int]] = []
+    _path_literals(tree.get("node"), frozenset(), found)
+    for path, start, _length in found:
+        if start >= 0 and _literal_end(sql, start) is not None:
+            _resolve(None, path, sql, start, source)
 
 
 def prepare(root: Path, sql: str, *, source: str | None = None,
@@ -270,22 +293,37 @@ def query_schema(root: Path, sql: str, *, source: str | None = None) -> pa.Schem
     try:
         text = prepare(root, sql, source=source, con=con)
         try:
-            return con.sql(f"SELECT * FROM ({text}\n) LIMIT 0").to_arrow_table().schema
+            return con.sql(f"SELECT * FROM {_subquery(text)} AS query LIMIT 0").to_arrow_table().schema
         except duckdb.Error as exc:
             raise _error(exc, source, root) from None
     finally:
         con.close()
 
 
-def query_batches(root: Path, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS, *,
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _subquery(text: str) -> str:
+    """The prepared query as a subquery: a trailing semicolon dropped, a trailing comment closed by a newline."""
+    body = text.rstrip()
+    if body.endswith(";"):
+        body = body[:-1]
+    return f"(\n{body}\n)"
+
+
+def query_batches(root: Path, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS, *, columns: list[str] | None = None,
                   source: str | None = None) -> Iterator[pa.RecordBatch]:
     """The query's rows as Arrow record batches of at most ``batch_rows`` rows, streamed: memory is bounded by
-    the batch size and what the query itself holds (a sort or a join), not by the result."""
+    the batch size and what the query itself holds (a sort or a join), not by the result. ``columns``: only these
+    columns of the result, in this order (DuckDB then reads only what they need)."""
     if batch_rows <= 0:
         raise SqlError(f"batch_rows must be > 0, got {batch_rows}", source=source)
     con = connect(root)
     try:
         text = prepare(root, sql, source=source, con=con)
+        if columns is not None:
+            text = f"SELECT {', '.join(_quote(c) for c in columns)} FROM {_subquery(text)} AS query"
         try:
             reader = con.sql(text).to_arrow_reader(batch_rows)
         except duckdb.Error as exc:

@@ -24,8 +24,10 @@ import pyarrow as pa
 from validator.data.datasets import (
     DEFAULT_BATCH_ROWS,
     DatasetError,
+    Query,
     Wanted,
     _check_columns,
+    query_columns,
     read_batches,
     resolve,
 )
@@ -87,7 +89,8 @@ class ReplayJob:
     base_doc: Mapping[str, Any] | None      # the base model document (validated)
     head_doc: Mapping[str, Any] | None      # the head model document (validated)
     replay: Mapping[str, Any]               # the model's ``replay:`` block (head's, else base's); {} when absent
-    datasets: tuple[str, ...]               # ``replay.dataset`` as paths relative to ``root``; () when none
+    datasets: tuple[str, ...]               # ``replay.dataset`` as paths relative to ``root`` (a query: a
+                                            # ``validator.data.datasets.Query``, which prints as its label); ()
     batch_rows: int = DEFAULT_BATCH_ROWS    # rows per Arrow record batch: what bounds memory
     seed: int = 0                           # the seed of any randomness (Monte Carlo): replays are reproducible
     # Rows handed in by a caller instead of the declared files (the notebook's ``compare``): then ``datasets``
@@ -149,10 +152,16 @@ def _status(base: Mapping | None, head: Mapping | None) -> str:
 
 
 def _datasets(replay: Mapping[str, Any]) -> list[str]:
+    """``replay.dataset`` as a list: paths as written, ``{sql: ...}`` entries as ``Query`` (with their key)."""
     value = replay.get("dataset")
     if value is None:
         return []
-    return [value] if isinstance(value, str) else [str(v) for v in value]
+    if isinstance(value, Mapping):
+        return [Query(str(value.get("sql", "")), ("replay", "dataset", "sql"))]
+    if isinstance(value, str):
+        return [value]
+    return [Query(str(v.get("sql", "")), ("replay", "dataset", i, "sql")) if isinstance(v, Mapping) else str(v)
+            for i, v in enumerate(value)]
 
 
 def simulate_model(root: Path, name: str, base: Mapping | None, head: Mapping | None,
@@ -196,7 +205,7 @@ def simulate_model(root: Path, name: str, base: Mapping | None, head: Mapping | 
     try:
         measured = metrics.measure(job)
     except DatasetError as exc:
-        raise ReplayError(name, ("replay", "dataset"), str(exc)) from None
+        raise ReplayError(name, exc.key or ("replay", "dataset"), str(exc)) from None
     dataset = measured.source or ", ".join(datasets)
     rows = int(measured.metrics.get("rows", 0))
     guardrails = evaluate(kind_name, measured.guard_values, limits, new_accepts(head, base)) if head is not None else []
@@ -211,13 +220,16 @@ COLUMN_KEYS = ("outcome", "query", "relevance")
 
 
 def dataset_columns(root: Path, relpath: str) -> list[str] | None:
-    """The column names of a dataset from its schema alone (the Parquet footer, the CSV header line), or None
-    when the file is absent or unreadable: the replay itself reports that, positioned at ``replay.dataset``."""
+    """The column names of a dataset from its schema alone (the Parquet footer, the CSV header line, a query's
+    binding), or None when the file is absent or unreadable or the query fails: the replay itself reports that,
+    positioned at ``replay.dataset``."""
     import csv
 
     import pyarrow.parquet as pq
 
     try:
+        if isinstance(relpath, Query):
+            return query_columns(root, relpath)
         path = resolve(root, relpath)
         if path.suffix.lower() == ".parquet":
             return list(pq.read_schema(path).names)

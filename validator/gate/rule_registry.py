@@ -7,7 +7,7 @@ registering the kind: nothing here names one.
 from __future__ import annotations
 
 from validator.gate import common_rules as common
-from validator.gate import guardrail_rules
+from validator.gate import dataset_rules, guardrail_rules
 from validator.gate import settings_rules as settings
 from validator.gate.rules import Problem, Rule, RuleContext, rule
 from validator.kinds import KINDS
@@ -15,7 +15,7 @@ from validator.kinds import KINDS
 
 def collect() -> tuple[Rule, ...]:
     """Every rule, in documented order; refuses two rules with one id (a finding's id must name one rule)."""
-    rules = (*common.RULES, *guardrail_rules.RULES, *(r for kind in KINDS.values() for r in kind.rules), *settings.RULES)
+    rules = (*common.RULES, *dataset_rules.RULES, *guardrail_rules.RULES, *(r for kind in KINDS.values() for r in kind.rules), *settings.RULES)
     seen: dict[str, Rule] = {}
     for r in rules:
         if r.id in seen:

@@ -7,6 +7,7 @@ summary; the ``Bad:`` and ``Good:`` blocks are YAML shown in the README's rule r
 from __future__ import annotations
 
 import inspect
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -65,7 +66,8 @@ class Rule:
             head = line.strip()
             if head in ("Bad:", "Good:", "End:") and not line.startswith(" "):
                 if current:
-                    out[current] = inspect.cleandoc("\n".join(lines))
+                    # dedent, not cleandoc: cleandoc strips the first line's indent apart from the rest
+                    out[current] = textwrap.dedent("\n".join(lines)).strip("\n")
                 current = head[:-1].lower() if head != "End:" else None
                 lines = []
             elif current:

@@ -67,14 +67,31 @@ INPUT_POLICY = obj(
 )
 
 
-DATASET = prop(
-    "Dataset",
-    "Parquet or CSV file(s) of sample rows, relative to the repository root (e.g. tests/data/orders.parquet); "
-    "one column per input the model reads. Read from the work tree for base and head alike.",
-    anyOf=[
-        {"type": "string", "pattern": "[.](parquet|pq|csv)$"},
-        {"type": "array", "items": {"type": "string", "pattern": "[.](parquet|pq|csv)$"}, "minItems": 1},
-    ],
+_FILE = {"type": "string", "pattern": "[.](parquet|pq|csv)$"}
+_QUERY = obj(
+    "SQL query",
+    "A DuckDB query whose result rows are replayed, for the extract you already have: one SELECT (or WITH ... "
+    "SELECT) over Parquet/CSV files of the repository, paths relative to its root, e.g. SELECT * FROM "
+    "read_parquet('tests/data/orders.parquet') WHERE country = 'DE'. It reads no file outside the repository and "
+    "writes nothing.",
+    {"sql": string("SQL", "One DuckDB SELECT statement over files of the repository.", minLength=1)},
+    required=["sql"],
+)
+
+
+def dataset_schema(description: str) -> dict[str, Any]:
+    """A ``replay.dataset``: a file, a query, or a list of them (a kind may describe its rows its own way)."""
+    return prop(
+        "Dataset",
+        description,
+        anyOf=[_FILE, _QUERY, {"type": "array", "items": {"anyOf": [_FILE, _QUERY]}, "minItems": 1}],
+    )
+
+
+DATASET = dataset_schema(
+    "Parquet or CSV file(s) of sample rows, relative to the repository root (e.g. tests/data/orders.parquet), "
+    "or {sql: ...}, a DuckDB query over such files; one column per input the model reads. Read from the work "
+    "tree for base and head alike."
 )
 
 
