@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -400,3 +401,14 @@ def test_limits_are_checked():
     with pytest.raises(ValueError, match="max_batch"):
         AgentLimits(max_batch=0)
     assert AgentLimits().parse_limits.max_depth == AgentLimits().max_depth
+
+
+def test_agent_without_its_extra_names_it(monkeypatch, capsys):
+    """An install without uvicorn (no [agent] extra): one line naming weights[agent], exit 2."""
+    from validator.cli import main
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # what a missing module looks like to import
+    with pytest.raises(SystemExit) as exited:
+        main(["agent", "--url", "http://127.0.0.1:9/", "--root", "root.json", "--cache-dir", "cache"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "weights[agent]" in err and "uvicorn" in err and "Traceback" not in err

@@ -50,12 +50,12 @@ def agent(url: str, root_file: Path, cache_dir: Path, host: str, port: int, inte
     Polls URL, verifies every bundle against ROOT.json, hot-reloads, and answers /readyz once a bundle is
     served. Stops cleanly on SIGTERM or Ctrl-C.
     """
-    try:
-        from validator.agent.limits import AgentLimits
-        from validator.agent.server import AgentError, AgentOptions, serve
-    except ImportError as exc:
-        raise EnvironmentProblem(f"weights agent needs the agent extra ({exc.name} is missing): "
-                                 "pip install 'weights[agent]'") from None
+    from validator.extras import require
+
+    # A missing module of the extra is one line naming weights[agent], exit 2 (validator.cli.app.run).
+    require("agent", "starlette", "uvicorn", "prometheus_client", feature="weights agent")
+    from validator.agent.limits import AgentLimits
+    from validator.agent.server import AgentError, AgentOptions, serve
 
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
