@@ -38,6 +38,7 @@ PINS = {
     "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
     "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
     "actions/github-script": ("60a0d83039c74a4aee543508d2ffcb1c3799cdea", "v7.0.1"),
+    "peter-evans/create-pull-request": ("271a8d0340265f705b14b6d32b9829c1cb33d45e", "v7.0.8"),
 }
 
 
@@ -159,9 +160,10 @@ def test_the_actionlint_check_can_fail(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------------------- our policies
 
-def test_the_four_workflows_exist() -> None:
+def test_the_five_workflows_exist() -> None:
     assert {p.name for p in WORKFLOW_FILES} == {
-        "weights-check.yml", "weights-comment.yml", "weights-publish.yml", "weights-refresh.yml"}
+        "weights-check.yml", "weights-comment.yml", "weights-publish.yml", "weights-refresh.yml",
+        "weights-update.yml"}
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
@@ -266,6 +268,68 @@ def test_publish_runs_on_main_and_refresh_on_a_schedule() -> None:
     refresh = load("weights-refresh.yml")
     (cron,) = refresh["on"]["schedule"]
     assert re.fullmatch(r"\d+ \d+ \* \* \*", cron["cron"])  # daily: the timestamp lives 2 days
+
+
+def test_nightly_update_is_scheduled_and_least_privilege() -> None:
+    update = load("weights-update.yml")
+    assert set(update["on"]) == {"schedule", "workflow_dispatch"}  # no event a stranger can raise, no inputs
+    assert update["on"]["workflow_dispatch"] is None
+    (cron,) = update["on"]["schedule"]
+    assert re.fullmatch(r"\d+ \d+ \* \* \*", cron["cron"])  # nightly
+    assert update["permissions"] == {}
+    assert update["concurrency"] == {"group": "weights-update", "cancel-in-progress": False}
+    jobs = update["jobs"]
+    assert jobs["plan"]["permissions"] == {"contents": "read"}
+    assert jobs["update"]["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert jobs["plan"]["if"] == "github.ref == 'refs/heads/main'"  # its pull requests target main
+    for name, job in jobs.items():
+        assert isinstance(job.get("timeout-minutes"), int), f"{name}: no timeout"
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, name
+    # The token reaches only the pull-request action and the `gh` steps, never a job's env or a script.
+    text = (WORKFLOWS / "weights-update.yml").read_text()
+    assert set(re.findall(r"secrets\.([A-Za-z_]+)", text)) == {"WEIGHTS_UPDATE_TOKEN"}
+    for step in steps(update):
+        uses_secret = "secrets." in json.dumps(step)
+        assert not uses_secret or step.get("id") in ("pr", "automerge", "hold"), step.get("name")
+    assert "secrets." not in json.dumps({k: v for k, v in jobs["update"].items() if k != "steps"})
+
+
+def test_nightly_update_opens_one_pull_request_per_model_and_gates_auto_merge_on_the_check() -> None:
+    update = load("weights-update.yml")
+    job = update["jobs"]["update"]
+    assert job["needs"] == "plan" and job["if"] == "needs.plan.outputs.models != '[]'"
+    assert job["strategy"]["matrix"] == {"include": "${{ fromJSON(needs.plan.outputs.models) }}"}
+    assert job["strategy"]["fail-fast"] is False
+    by_id = {s.get("id"): s for s in job["steps"]}
+    ids = [s.get("id") for s in job["steps"]]
+    assert ids.index("update") < ids.index("check") < ids.index("decide") < ids.index("pr") < ids.index("automerge")
+    (updating,) = run_steps_with(update, "weights update")
+    assert updating is by_id["update"] and 'weights update "$MODEL"' in updating["run"]
+    (checking,) = run_steps_with(update, "weights check")
+    assert checking is by_id["check"]
+    assert "weights check --base origin/main" in checking["run"] and "--report-dir" in checking["run"]
+    for step_id in ("check", "decide", "pr"):
+        assert by_id[step_id]["if"] == "steps.update.outputs.changed == 'true'", step_id
+    pr = by_id["pr"]
+    assert pr["uses"].startswith("peter-evans/create-pull-request@")
+    assert pr["with"]["branch"] == "weights-update/${{ matrix.model }}"  # stable: one pull request per model
+    assert pr["with"]["base"] == "main" and pr["with"]["add-paths"] == "${{ matrix.file }}"
+    assert pr["with"]["body-path"] == "${{ steps.decide.outputs.body }}"
+    assert pr["with"]["token"] == "${{ secrets.WEIGHTS_UPDATE_TOKEN || github.token }}"
+    # Auto-merge only on the decision, which reads the check's verdicts: passed, breaches (accepted or not),
+    # change budgets; the decision is the only step that writes it.
+    decide = by_id["decide"]["run"]
+    for field in ('report["passed"]', 'guardrail["breached"]', 'guardrail["accepted"]', 'report["budget_breaches"]',
+                  "automerge="):
+        assert field in decide, field
+    assert by_id["decide"]["env"]["STATUS"] == "${{ steps.check.outputs.status }}"
+    merging = [s for s in steps(update) if "gh pr merge --auto" in s.get("run", "")]
+    assert merging == [by_id["automerge"]]
+    assert by_id["automerge"]["if"].startswith("steps.decide.outputs.automerge == 'yes' && ")
+    assert by_id["hold"]["if"].startswith("steps.decide.outputs.automerge == 'no' && ")
+    assert "--disable-auto" in by_id["hold"]["run"]
 
 
 # --------------------------------------------------------------------------------------- hooks, editor, owners
