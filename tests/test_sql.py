@@ -213,3 +213,12 @@ def test_the_process_working_folder_is_untouched(root: Path) -> None:
     cwd = os.getcwd()
     rows(root, "SELECT count(*) FROM 'tests/data/orders.parquet'")
     assert os.getcwd() == cwd
+
+
+@pytest.mark.parametrize("sql", ["SELECT count(*) AS n FROM 'tests/data/orders.parquet';",
+                                 "SELECT count(*) AS n FROM 'tests/data/orders.parquet' -- all of them\n;\n",
+                                 "SELECT count(*) AS n FROM 'tests/data/orders.parquet' -- all of them"])
+def test_a_trailing_semicolon_or_comment_is_fine_as_a_subquery(root: Path, sql: str) -> None:
+    assert query_columns(root, sql) == ["n"]
+    assert rows(root, sql) == [{"n": 1000}]
+    assert [b.num_rows for b in query_batches(root, sql, columns=["n"])] == [1]

@@ -240,7 +240,8 @@ def check_query(sql: str, *, source: str | None = None) -> None:
 def prepare(root: Path, sql: str, *, source: str | None = None,
             con: duckdb.DuckDBPyConnection | None = None) -> str:
     """The query as it runs: checked to be one SELECT, its literal file paths made absolute under ``root``
-    (SqlError for a path outside it). Pure text in, text out; nothing is read."""
+    (SqlError for a path outside it), a trailing semicolon dropped so it can be wrapped as ``(\n{query}\n)``.
+    Pure text in, text out; nothing is read."""
     top = Path(root).resolve()
     own = con is None
     con = con or connect(top)
@@ -264,7 +265,8 @@ def prepare(root: Path, sql: str, *, source: str | None = None,
     out = sql
     for splice in sorted({(s.start, s.end, s.text) for s in splices}, reverse=True):
         out = out[:splice[0]] + splice[2] + out[splice[1]:]
-    return out
+    out = out.rstrip()
+    return out[:-1] if out.endswith(";") else out  # so a caller can use it as a subquery
 
 
 def _error(exc: BaseException, source: str | None, root: Path) -> SqlError:
@@ -305,11 +307,8 @@ def _quote(name: str) -> str:
 
 
 def _subquery(text: str) -> str:
-    """The prepared query as a subquery: a trailing semicolon dropped, a trailing comment closed by a newline."""
-    body = text.rstrip()
-    if body.endswith(";"):
-        body = body[:-1]
-    return f"(\n{body}\n)"
+    """The prepared query as a subquery (a trailing comment is closed by the newline)."""
+    return f"(\n{text}\n)"
 
 
 def query_batches(root: Path, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS, *, columns: list[str] | None = None,
