@@ -132,7 +132,8 @@ def _bins_of(term: TermFit, sign: float, label: str) -> tuple[list[dict[str, flo
     """The term's bins (``from``/``to``/``value``) and weight, so that weight x value is the coefficient."""
     g = term.group
     assert g is not None
-    edges = list(g.edges)
+    # A whole edge is written as an integer (30, not 30.0): the same number, as an analyst writes days and counts.
+    edges: list[float] = [int(e) if e.is_integer() and abs(e) < 2**53 else e for e in g.edges]
     n = len(edges) + 1
     if term.style == "ordinal":
         values = [float(k) for k in range(n)]
@@ -152,7 +153,7 @@ def _bins_of(term: TermFit, sign: float, label: str) -> tuple[list[dict[str, flo
         weight = sign
     out = []
     for k in range(n):
-        b: dict[str, float] = {}
+        b: dict[str, float] = {}  # int edges are floats to the type checker, and equal to them
         if k > 0:
             b["from"] = edges[k - 1]
         if k < n - 1:
@@ -221,8 +222,11 @@ def _write_term(node: Any, term: TermFit, typ: str, label: str) -> None:
     if len(old) == len(bins):
         for b_old, b_new in zip(old, bins, strict=True):
             for key in ("from", "to"):
-                if (key in b_old) != (key in b_new):  # pragma: no cover - both are open at the ends
-                    raise CannotExpress(f"{label}: bin edges do not line up")
+                if (key in b_old) != (key in b_new):  # only the first `from` and the last `to` can differ
+                    raise CannotExpress(
+                        f"{label}: the file's {'first' if key == 'from' else 'last'} bin has `{key}: {b_old[key]}`, "
+                        f"but the fitted bins are open {'below' if key == 'from' else 'above'} (scikit-learn "
+                        f"bins every value); remove that `{key}` from the file first")
             for key, value in b_new.items():
                 set_num(b_old, key, value)
     else:
