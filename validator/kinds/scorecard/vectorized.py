@@ -212,6 +212,28 @@ class VectorScorecard:
         c = matrix[:, coded]
         loose = inexact[:, coded]
         floor = self.scalar.min_contribution
+        # Only rows with an inexact candidate near the floor or near another candidate can be suspects (what
+        # the sort below looks for among neighbours): found per inexact column, on the rows where it is a
+        # candidate, so the other rows (almost all) skip the sort. The verdict is the sort's, row for row.
+        some = np.zeros(n, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            for j in np.flatnonzero(loose.any(axis=0)):
+                near_j = np.abs(c[:, j] - floor) <= NEAR * (np.abs(c[:, j]) + abs(floor)) + TINY
+                some |= loose[:, j] & near_j
+                rows = np.flatnonzero(loose[:, j] & ((c[:, j] > floor) | near_j))
+                if rows.size == 0:
+                    continue
+                mine = c[rows]
+                candidate = (mine > floor) | (np.abs(mine - floor) <= NEAR * (np.abs(mine) + abs(floor)) + TINY)
+                tolerance = NEAR * np.abs(mine) + TINY
+                close = candidate & (np.abs(mine - mine[:, j:j + 1]) <= np.maximum(tolerance, tolerance[:, j:j + 1]))
+                close[:, j] = False
+                some[rows[close.any(axis=1)]] = True
+        if not some.all():
+            out = np.zeros(n, dtype=bool)
+            if some.any():
+                out[some] = self._near_reason_cut(matrix[some], inexact[some])
+            return out
         with np.errstate(invalid="ignore"):
             near_floor = np.abs(c - floor) <= NEAR * (np.abs(c) + abs(floor)) + TINY
             suspect = (loose & near_floor).any(axis=1)
