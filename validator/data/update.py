@@ -33,6 +33,7 @@ from typing import Any, Iterator, Literal, Sequence
 
 from validator.data.roundtrip import CommentedMap, RoundTripError, edit_text, set_number
 from validator.gate.findings import Finding, Severity
+from validator.kinds.bandit.evaluator import KIND_NAME as BANDIT
 
 __all__ = [
     "ArmUpdate",
@@ -50,7 +51,7 @@ __all__ = [
     "updatable_models",
 ]
 
-KIND = "bandit"
+KIND = BANDIT  # counts of successes and failures per arm are the bandit kind's; no other kind has them
 FILE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 DEFAULT_ARM_COLUMN = "arm"
 DEFAULT_SUCCESS_COLUMN = "success"

@@ -6,6 +6,7 @@ is also an arm, or a count that went negative in the counting job.
 """
 from __future__ import annotations
 
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, Iterator, Mapping
 
 from validator.gate.findings import Severity
@@ -242,6 +243,27 @@ def exploration_share(ctx: RuleContext) -> Iterator[Problem]:
                   at_key=True)
 
 
+@rule("bandit.update-source", Severity.ERROR, kinds=KINDS)
+def update_source(ctx: RuleContext) -> Iterator[Problem]:
+    """The events file in `update: {from: ...}` is a path inside the repository, relative to its root: `weights update` and the nightly workflow read it from the checkout and refuse anything else, so an absolute path, a `..` or a URL would only fail at night.
+
+    Bad:
+        update: {from: /data/exports/homepage_events.parquet}
+    Good:
+        update: {from: tests/data/homepage_events.parquet}
+    """
+    block = ctx.data.get("update")
+    path = block.get("from") if isinstance(block, dict) else None
+    if not isinstance(path, str):
+        return
+    pure = PurePosixPath(path.replace("\\", "/"))
+    if "://" in path or pure.is_absolute() or ".." in pure.parts or PureWindowsPath(path).drive:
+        yield Problem(("update", "from"),
+                      f"update.from {path!r} is not a path inside the repository",
+                      "write the events file's path relative to the repository root (e.g. "
+                      "tests/data/homepage_events.parquet), or read other files with update: {sql: ...}")
+
+
 RULES = (
     priors_proper,
     prior_strength,
@@ -250,4 +272,5 @@ RULES = (
     posterior_counts,
     min_arms,
     exploration_share,
+    update_source,
 )
