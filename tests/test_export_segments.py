@@ -80,6 +80,17 @@ def test_assignments_equal_kmeans_predict_on_the_replay_data(repo: Path, fitted:
     assert not any(a.fallback for a in ours)
 
 
+
+def test_clusters_given_other_ids_still_assign_exactly(repo: Path, fitted: Pipeline, customers) -> None:
+    """Cluster k becomes segment_ids[k] while the file keeps its order (ties would favour the file's first)."""
+    shuffled = [IDS[3], IDS[0], IDS[4], IDS[1], IDS[2]]
+    result = export_segments(fitted, repo / MODEL, inputs=INPUTS, reset_weights=True, max_distance=1000.0,
+                             segment_ids=shuffled)
+    assert "cluster 1 -> bargain_hunters" in result.notes[0]
+    assert [a.segment for a in _assign(repo, customers)] == [shuffled[k] for k in fitted.predict(customers)]
+    ids_in_file = re.findall(r"^  - id: (\w+)", (repo / MODEL).read_text(), re.MULTILINE)
+    assert ids_in_file == IDS  # the file's order and ids stay
+
 def test_within_max_distance_the_file_fallback_is_kept_and_the_rest_match(repo: Path, fitted, customers) -> None:
     export_segments(fitted, repo / MODEL, inputs=INPUTS, reset_weights=True)
     ours = _assign(repo, customers)

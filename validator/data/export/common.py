@@ -465,9 +465,24 @@ class _Overlay:
         return self.data if relpath == self.relpath else self.base.read(relpath)
 
 
-def edit(target: Target, base_text: str, mutate: Callable[[Any], None]) -> str:
+def edit(base_text: str, mutate: Callable[[Any], None]) -> str:
     """Apply ``mutate`` round-trip (comments, order, layout kept) to ``base_text``."""
     return roundtrip.edit_text(base_text, mutate).new_text
+
+
+def spaced(text: str, keys: Sequence[str]) -> str:
+    """A new file's top-level ``keys`` each after a blank line, as the template has them.
+
+    Replacing a list in the template drops the blank line that ruamel keeps with its last item; only for text
+    the export wrote itself (an analyst's file is never reformatted).
+    """
+    lines = text.split("\n")
+    out: list[str] = []
+    for line in lines:
+        if any(line.startswith(f"{key}:") for key in keys) and out and out[-1].strip():
+            out.append("")
+        out.append(line)
+    return "\n".join(out)
 
 
 def finish(target: Target, text: str, dry_run: bool) -> ExportResult:
@@ -505,6 +520,6 @@ def flow_map(items: Mapping[str, Any]) -> Any:
 
 __all__ = [
     "CannotExpress", "Column", "ExportError", "ExportResult", "ExportValidationFailed", "Group", "InputMappingError",
-    "first_columns", "flow_map", "locate", "map_inputs", "run_steps", "set_num", "sklearn", "split_estimator",
-    "trace",
+    "edit", "finish", "first_columns", "flow_map", "locate", "map_inputs", "run_steps", "set_num", "sklearn", "spaced",
+    "split_estimator", "trace",
 ]

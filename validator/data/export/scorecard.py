@@ -47,6 +47,7 @@ from validator.data.export.common import (
     run_steps,
     set_num,
     sklearn,
+    spaced,
     split_estimator,
 )
 
@@ -279,7 +280,7 @@ def _into_existing(target: Target, terms: list[TermFit], mapped: dict[str, str],
             node = doc["terms"][by_input[inp]]
             _write_term(node, term, str(node["type"]), f"term {node['name']!r}")
 
-    return edit(target, target.old_text, mutate)
+    return edit(target.old_text, mutate)
 
 
 def _into_new(target: Target, terms: list[TermFit], mapped: dict[str, str], intercept: float,
@@ -290,6 +291,8 @@ def _into_new(target: Target, terms: list[TermFit], mapped: dict[str, str], inte
 
     def mutate(doc: Any) -> None:
         doc["link"] = "logistic"
+        doc.ca.items.pop("link", None)  # the template's "or logistic" hint; a LogisticRegression is logistic
+        doc.yaml_add_eol_comment("fitted by a LogisticRegression: the score is a probability", "link", column=22)
         set_num(doc, "intercept", intercept)
         nodes = []
         for term in terms:
@@ -314,7 +317,7 @@ def _into_new(target: Target, terms: list[TermFit], mapped: dict[str, str], inte
         if "reasons" in doc:
             del doc["reasons"]  # the template's codes were on its terms; reason codes are the analysts' to add
 
-    return edit(target, new_text(target, KIND, owner), mutate)
+    return spaced(edit(new_text(target, KIND, owner), mutate), ("bands",))
 
 
 def export_scorecard(

@@ -42,6 +42,7 @@ from validator.data.export.common import (
     run_steps,
     set_num,
     sklearn,
+    spaced,
     split_estimator,
 )
 
@@ -142,7 +143,7 @@ def _into_existing(target: Target, columns: list[Column], centers: np.ndarray, m
         if max_distance is not None:
             set_num(doc["fallback"], "max_distance", max_distance)
 
-    return edit(target, target.old_text, mutate)
+    return edit(target.old_text, mutate)
 
 
 def _into_new(target: Target, columns: list[Column], centers: np.ndarray, mapped: dict[str, str],
@@ -176,7 +177,7 @@ def _into_new(target: Target, columns: list[Column], centers: np.ndarray, mapped
         doc["fallback"] = flow_map({"segment": fallback[0], "variant": fallback[1],
                                     "max_distance": max_distance if max_distance is not None else 3.0})
 
-    return edit(target, new_text(target, KIND, owner), mutate)
+    return spaced(edit(new_text(target, KIND, owner), mutate), ("segments", "fallback"))
 
 
 def export_segments(
