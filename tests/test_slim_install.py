@@ -118,6 +118,27 @@ def test_an_app_on_the_base_install_answers_like_the_full_install(slim_venv: Pat
     assert full["imported"] == []
 
 
+def test_an_app_runs_its_own_pytest_with_the_weights_plugin_on_the_base_install(slim_venv: Path,
+                                                                                tmp_path: Path) -> None:
+    """The base install registers the golden-case pytest plugin (entry point pytest11): an app's own test run,
+    with YAML files of its own under tests/, must not need the gate to collect."""
+    python = _venv_python(slim_venv)
+    installed = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                                "pytest"], capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+    assert installed.returncode == 0, installed.stderr
+    app = tmp_path / "app"
+    (app / "tests").mkdir(parents=True)
+    (app / "tests" / "fixture.yaml").write_text("orders: [1, 2]\n")
+    (app / "tests" / "test_app.py").write_text(
+        "from validator.runtime import WeightsClient\n\n\ndef test_the_app_imports_the_client():\n"
+        "    assert WeightsClient.__name__ == 'WeightsClient'\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    done = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--trace-config"], cwd=app,
+                          env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "validator.gate.pytest_plugin" in done.stdout and "1 passed" in done.stdout
+
+
 GATE_MESSAGE = ("weights: the weights command line needs the Python module 'click', which is not installed: "
                 "pip install 'weights[gate]'")
 

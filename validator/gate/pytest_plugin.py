@@ -30,7 +30,6 @@ def _repo_for(file_path: Path) -> tuple[Path, Any] | None:
     then comes back with the SettingsError in place of the settings, so its cases fail with the settings'
     findings instead of silently not being collected.
     """
-    from validator.gate.golden import DEFAULT_GOLDEN_DIR, golden_dir
     from validator.gate.settings import SETTINGS_FILE, SettingsError, find_root, load_settings
 
     if file_path.suffix not in (".yaml", ".yml"):
@@ -38,6 +37,12 @@ def _repo_for(file_path: Path) -> tuple[Path, Any] | None:
     root = find_root(file_path.parent)
     if root is None:
         return None
+    # Only now the gate's dependencies (the [gate] extra): an app with the base install runs pytest on its own
+    # YAML files without them, and a weights repository without them is told what to install.
+    from validator.extras import require
+
+    require("gate", "validator.gate.golden", feature="the weights pytest plugin (golden cases)")
+    from validator.gate.golden import DEFAULT_GOLDEN_DIR, golden_dir
     try:
         settings = load_settings((root / SETTINGS_FILE).read_bytes())
     except OSError:
