@@ -240,3 +240,20 @@ def test_a_query_that_fails_raises_a_dataset_error_with_its_key(weights_repo: Pa
     with pytest.raises(DatasetError) as info:
         list(read_batches(weights_repo, query, [Wanted("nope", "number")]))
     assert info.value.key == ("replay", "dataset", 1, "sql") and '"nope" not found' in str(info.value)
+
+
+@pytest.mark.parametrize("dataset, rule, message", [
+    ('{sq: "SELECT 1"}', "schema.unknown-key", "unknown key 'sq' did you mean 'sql'?"),
+    ("{sql: 42}", "schema.type", "expected string, got a number 42"),
+    ('[tests/data/fraud_orders.parquet, {sql: ""}]', "schema.minLength", "should be non-empty"),
+    ("tests/data/fraud_orders.txt", "schema.pattern", "does not match"),
+])
+def test_a_malformed_dataset_is_a_schema_finding_where_it_is(weights_repo: Path, dataset: str, rule: str,
+                                                             message: str) -> None:
+    from validator.api import validate_paths
+
+    edit(weights_repo, FILE_DATASET, f"  dataset: {dataset}\n")
+    findings = validate_paths(weights_repo, [MODEL]).findings
+    assert findings and all(f.line == line_of(weights_repo, "  dataset: ") for f in findings)
+    (hit,) = [f for f in findings if f.rule == rule]
+    assert message in f"{hit.message} {hit.hint}"

@@ -100,6 +100,19 @@ def test_the_connection_cannot_be_reconfigured(root: Path) -> None:
         con.close()
 
 
+def test_python_variables_are_not_tables(root: Path) -> None:
+    """DuckDB's Python client would otherwise read a DataFrame or Arrow table named in the query from the
+    calling frame: the gate's own memory is not data a query may see."""
+    secret = pa.table({"password": ["hunter2"]})
+    con = connect(root)
+    try:
+        assert secret.num_rows == 1
+        with pytest.raises(Exception, match="secret does not exist"):
+            con.sql("SELECT * FROM secret").fetchall()
+    finally:
+        con.close()
+
+
 def test_an_absolute_path_inside_the_repository_is_read(root: Path) -> None:
     path = root.resolve() / "tests" / "data" / "orders.parquet"
     assert rows(root, f"SELECT count(*) AS n FROM read_parquet('{path}')") == [{"n": 1000}]

@@ -79,6 +79,7 @@ def connect(root: Path) -> duckdb.DuckDBPyConnection:
         # Order matters: allowed_directories cannot change once external access is off, and nothing can once locked.
         con.execute("SET allowed_directories = ?", [[str(top) + os.sep]])
         con.execute("SET temp_directory = ''")  # no spill files: a query writes nothing, not even temp files
+        con.execute("SET python_enable_replacements = false")  # a table name never reaches the caller's variables
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except BaseException:

@@ -67,24 +67,33 @@ INPUT_POLICY = obj(
 )
 
 
-_FILE = {"type": "string", "pattern": "[.](parquet|pq|csv)$"}
-_QUERY = obj(
-    "SQL query",
-    "A DuckDB query whose result rows are replayed, for the extract you already have: one SELECT (or WITH ... "
-    "SELECT) over Parquet/CSV files of the repository, paths relative to its root, e.g. SELECT * FROM "
-    "read_parquet('tests/data/orders.parquet') WHERE country = 'DE'. It reads no file outside the repository and "
-    "writes nothing.",
-    {"sql": string("SQL", "One DuckDB SELECT statement over files of the repository.", minLength=1)},
-    required=["sql"],
-)
+# A file or a query, told apart by their JSON type rather than by anyOf: each keyword below applies only to
+# values of its type (pattern to text, properties to mappings), so a mistake is reported where it is ("sql"
+# misspelt: an unknown key with a did-you-mean; a .txt file: the pattern) instead of as "not a string".
+_QUERY_KEYS: dict[str, Any] = {
+    "properties": {"sql": string(
+        "SQL query",
+        "One DuckDB SELECT whose rows are replayed, over Parquet/CSV files named relative to the repository "
+        "root, e.g. SELECT * FROM 'tests/data/orders.parquet' WHERE country = 'DE'.",
+        minLength=1,
+    )},
+    "required": ["sql"],
+    "additionalProperties": False,
+}
+_ONE_DATASET: dict[str, Any] = {"type": ["string", "object"], "pattern": "[.](parquet|pq|csv)$", **_QUERY_KEYS}
 
 
 def dataset_schema(description: str) -> dict[str, Any]:
-    """A ``replay.dataset``: a file, a query, or a list of them (a kind may describe its rows its own way)."""
+    """A ``replay.dataset``: a file, ``{sql: ...}`` (a DuckDB query), or a list of them (a kind may describe its
+    rows its own way)."""
     return prop(
         "Dataset",
         description,
-        anyOf=[_FILE, _QUERY, {"type": "array", "items": {"anyOf": [_FILE, _QUERY]}, "minItems": 1}],
+        type=["string", "object", "array"],
+        pattern=_ONE_DATASET["pattern"],
+        **_QUERY_KEYS,
+        items=_ONE_DATASET,
+        minItems=1,
     )
 
 
