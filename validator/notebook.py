@@ -26,17 +26,23 @@ from validator.data.scoring import Scorer, ScoringError, load_scorer, output_sch
 from validator.gate.sources import SourceError
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from validator.gate.replay import Impact
 
-Frame = Union["pd.DataFrame", pa.Table, pa.RecordBatch]
+# A pandas DataFrame, a pyarrow Table or RecordBatch (pandas has no type stubs installed: Any for its side).
+Frame = Union[Any, pa.Table, pa.RecordBatch]
 
 __all__ = ["Comparison", "NotebookError", "ValidationFailed", "compare", "score_frame"]
 
 
 class NotebookError(ValueError):
     """A notebook call cannot run as asked; the message names the model, column or revision to fix."""
+
+
+def _pandas() -> Any:
+    """pandas, imported when a frame is one (an Arrow caller never needs it); it ships no type information."""
+    import pandas  # type: ignore[import-untyped]
+
+    return pandas
 
 
 def _root(root: Path | str | None) -> Path:
@@ -50,7 +56,7 @@ def _as_arrow(frame: Any) -> pa.Table | pa.RecordBatch:
     if isinstance(frame, (pa.Table, pa.RecordBatch)):
         return frame
     try:
-        import pandas as pd
+        pd = _pandas()
     except ImportError:  # pragma: no cover - pandas is in the dev extra; Arrow callers need no pandas
         pd = None
     if pd is not None and isinstance(frame, pd.DataFrame):
@@ -117,7 +123,7 @@ def score_frame(model: Any, frame: Frame, revision: str | None = None, root: Pat
         return frame
     if isinstance(frame, pa.RecordBatch):
         return pa.RecordBatch.from_arrays([*frame.columns, *results.columns], names=[*frame.schema.names, *names])
-    import pandas as pd
+    pd = _pandas()
 
     converted = results.to_pandas(types_mapper=_pandas_type)
     converted.index = frame.index
@@ -127,7 +133,7 @@ def score_frame(model: Any, frame: Frame, revision: str | None = None, root: Pat
 def _pandas_type(arrow_type: pa.DataType) -> Any:
     """Nullable pandas types for results that may be null (a refused row): ints stay ints, flags stay flags,
     reason codes stay lists."""
-    import pandas as pd
+    pd = _pandas()
 
     if pa.types.is_integer(arrow_type):
         return pd.Int64Dtype() if arrow_type == pa.int64() else pd.Int32Dtype()
@@ -180,16 +186,16 @@ class Comparison:
             "skipped": dict(self.skipped),
         }
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self) -> Any:
         """One row per model and metric (columns ``model``, ``metric``, ``value``): the numbers to plot."""
-        import pandas as pd
+        pd = _pandas()
 
         rows = [(i.model, name, float(value)) for i in self.impacts for name, value in i.metrics.items()]
         return pd.DataFrame(rows, columns=["model", "metric", "value"])
 
-    def guardrails_frame(self) -> pd.DataFrame:
+    def guardrails_frame(self) -> Any:
         """One row per model and guardrail: the value measured, the limit, and the verdict."""
-        import pandas as pd
+        pd = _pandas()
 
         rows = [{"model": i.model, **_verdict(g)} for i in self.impacts for g in i.guardrails]
         return pd.DataFrame(rows, columns=["model", "guardrail", "value", "limit", "breached", "accepted",
