@@ -219,7 +219,10 @@ def _copy(tmp_path: Path) -> Path:
         shim = shim_dir / "weights"
         shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m validator "$@"\n', encoding="utf-8")
         shim.chmod(0o755)
-    (root / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    # A script, not a symlink: a symlinked interpreter outside its venv does not find the venv's packages.
+    python = root / ".venv" / "bin" / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
+    python.chmod(0o755)
     run = _runner(root, tmp_path)
     for command in ("git init -q -b main", "git add -A", "git commit -q -m 'weights as they are on main'"):
         result = run(command)
