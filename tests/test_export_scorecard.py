@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.preprocessing import FunctionTransformer, KBinsDiscretizer, OneHotEncoder, StandardScaler  # noqa: E402
 
-from validator.api import load_models  # noqa: E402
+from validator.api import load_models, validate_paths  # noqa: E402
 from validator.export import (  # noqa: E402
     CannotExpress,
     ExportError,
@@ -33,6 +33,8 @@ from validator.export import (  # noqa: E402
     bin_indices,
     export_scorecard,
 )
+from validator.kinds.columns import columns_from_rows  # noqa: E402
+from validator.kinds.scorecard.vectorized import compile_vectorized  # noqa: E402
 
 TOLERANCE = 1e-9
 CHURN = "weights/churn_coupon.yaml"
@@ -82,6 +84,13 @@ def _compare(root: Path, name: str, rows: pd.DataFrame, theirs: np.ndarray, thre
     assert np.abs(ours - theirs).max() <= TOLERANCE
     expected = [decisions[int(np.searchsorted(thresholds, p, side="right"))] for p in theirs]
     assert [s.decision for s in scores] == expected
+    # The replay's vectorized twin (what `weights check` runs) scores the same.
+    checked = validate_paths(root)
+    data = checked.models[name]
+    twin = compile_vectorized(data, checked.contracts[data["contract"]])
+    batch = twin.score(columns_from_rows(rows.to_dict("records"), twin.input_types))
+    assert np.abs(batch.values - theirs).max() <= TOLERANCE
+    assert [batch.labels[i] for i in batch.decisions] == expected
 
 
 @pytest.fixture(scope="module")

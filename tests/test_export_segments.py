@@ -25,7 +25,7 @@ from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.preprocessing import FunctionTransformer, StandardScaler  # noqa: E402
 
-from validator.api import load_models  # noqa: E402
+from validator.api import load_models, validate_paths  # noqa: E402
 from validator.export import (  # noqa: E402
     CannotExpress,
     ExportError,
@@ -33,6 +33,8 @@ from validator.export import (  # noqa: E402
     InputMappingError,
     export_segments,
 )
+from validator.kinds.columns import columns_from_rows  # noqa: E402
+from validator.kinds.segments.vectorized import compile_vectorized  # noqa: E402
 
 MODEL = "weights/customer_segments.yaml"
 LOG = ["orders_12m", "avg_basket_eur", "days_since_last_order"]
@@ -78,6 +80,12 @@ def test_assignments_equal_kmeans_predict_on_the_replay_data(repo: Path, fitted:
     theirs = fitted.predict(customers)
     assert [a.segment for a in ours] == [IDS[k] for k in theirs]  # exactly, every one of 24,000 customers
     assert not any(a.fallback for a in ours)
+    # The replay's vectorized twin (what `weights check` runs) assigns the same.
+    checked = validate_paths(repo)
+    data = checked.models["customer_segments"]
+    twin = compile_vectorized(data, checked.contracts[data["contract"]])
+    batch = twin.assign(columns_from_rows(customers.to_dict("records"), twin.input_types))
+    assert [batch.labels[i] for i in batch.segments] == [IDS[k] for k in theirs]
 
 
 
