@@ -19,7 +19,8 @@ from validator.kinds import KINDS
 from validator.kinds.base import GuardrailSpec, Kind
 
 PROJECT = Path(__file__).resolve().parents[1]
-ROOMS = ("evaluator", "schema", "guardrails", "vectorized", "rules", "metrics", "golden", "scaffold", "analysis")
+ROOMS = ("evaluator", "schema", "guardrails", "vectorized", "rules", "metrics", "golden", "scaffold", "analysis",
+         "frame")
 SEED_KINDS = ("scorecard", "ranking", "bandit", "segments")
 
 
@@ -82,6 +83,9 @@ def test_gate_rooms(name: str) -> None:
     assert all(isinstance(line, str) for line in scaffold.CONTRACT_INPUTS)
     assert list(inspect.signature(scaffold.draft).parameters) == ["name", "contract", "owner", "schemas_rel",
                                                                   "model_path"]
+    frame = kind.room("frame")
+    assert callable(frame.fields) and callable(frame.score)
+    assert frame.GROUP_KEY is None or isinstance(frame.GROUP_KEY, str)
 
 
 def test_importing_the_kinds_loads_no_gate_room() -> None:

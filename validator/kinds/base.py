@@ -36,6 +36,10 @@ holds every registered kind to this list):
 ``scaffold.py``    ``CONTRACT_INPUTS`` (placeholder inputs of a new contract) and
                    ``draft(name, contract, owner, schemas_rel, model_path)`` -> ``validator.gate.scaffold.Draft``:
                    the ``weights new`` starting file and its golden cases
+``frame.py``       the result columns of batch and notebook scoring (``validator.data.scoring``):
+                   ``fields(model)`` -> list of ``pa.Field``; ``score(model, columns, context)`` -> (one Arrow
+                   array per field, the refused-row mask); ``GROUP_KEY``: the ``replay:`` key naming the column
+                   whose runs of equal ids are one request (None: every row is one request)
 =================  ===================================================================================
 """
 from __future__ import annotations
