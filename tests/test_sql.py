@@ -235,3 +235,18 @@ def test_a_trailing_semicolon_or_comment_is_fine_as_a_subquery(root: Path, sql: 
     assert query_columns(root, sql) == ["n"]
     assert rows(root, sql) == [{"n": 1000}]
     assert [b.num_rows for b in query_batches(root, sql, columns=["n"])] == [1]
+
+
+def test_duckdbs_suggestions_are_kept(root: Path) -> None:
+    with pytest.raises(SqlError, match=r'Did you mean "floor"'):
+        rows(root, "SELECT flor(amount) FROM 'tests/data/orders.parquet'")
+    with pytest.raises(SqlError, match=r'Candidate bindings: .*"amount"'):
+        rows(root, "SELECT amout FROM 'tests/data/orders.parquet'")
+
+
+def test_an_error_duckdb_underlines_is_placed_in_the_query_as_written(root: Path) -> None:
+    sql = "SELECT id,\n       amount + 'ten'::INTEGER AS more\nFROM read_parquet('tests/data/orders.parquet')"
+    with pytest.raises(SqlError) as info:
+        rows(root, sql)
+    assert (info.value.line, info.value.col) == (2, 22)  # DuckDB underlines the cast, ::INTEGER
+    assert "Could not convert string 'ten'" in str(info.value) and "LINE" not in str(info.value)

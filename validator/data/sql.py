@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,11 +95,6 @@ def _position(sql: str, offset: int) -> tuple[int, int]:
     before = sql[:offset]
     line = before.count("\n") + 1
     return line, offset - (before.rfind("\n") + 1) + 1
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _parse(con: duckdb.DuckDBPyConnection, sql: str, source: str | None) -> dict[str, Any]:
@@ -270,18 +266,39 @@ def prepare(root: Path, sql: str, *, source: str | None = None,
     return out[:-1] if out.endswith(";") else out  # so a caller can use it as a subquery
 
 
-def _error(exc: BaseException, source: str | None, root: Path) -> SqlError:
-    """A DuckDB error as a SqlError that says what to do (paths shown relative to the root, as written)."""
-    message = _first_line(exc).replace(str(Path(root).resolve()) + os.sep, "")
+_LINE_DISPLAY = re.compile(r"^LINE (\d+): (.*)\n( *)(\^+)", re.MULTILINE)
+
+
+def _located(text: str, sql: str) -> tuple[int, int] | None:
+    """Where in ``sql`` (as the analyst wrote it) the token DuckDB underlines in its ``LINE n:`` display is.
+
+    The display shows the text that ran (paths made absolute, perhaps wrapped as a subquery), so the position is
+    found by the underlined token itself: when it occurs exactly once in the query, that is the place."""
+    match = _LINE_DISPLAY.search(text)
+    if match is None:
+        return None
+    start = len(match.group(3)) - len(f"LINE {match.group(1)}: ")
+    token = match.group(2)[start:start + len(match.group(4))]
+    if not token.strip() or sql.count(token) != 1:
+        return None
+    return _position(sql, sql.index(token))
+
+
+def _error(exc: BaseException, source: str | None, root: Path, sql: str = "") -> SqlError:
+    """A DuckDB error as a SqlError that says what to do (paths shown relative to the root, as written), with
+    DuckDB's own suggestions ("Did you mean", "Candidate bindings") and the position of its underlined token."""
+    text = str(exc).strip().replace(str(Path(root).resolve()) + os.sep, "")
+    lines = [line.strip() for line in text.split("\n\nLINE ", 1)[0].splitlines() if line.strip()]
+    message = "; ".join(lines) if lines else type(exc).__name__
+    position = _located(text, sql) if sql else None
+    line, col = position if position else (None, None)
     if isinstance(exc, duckdb.PermissionException) or "disabled by configuration" in message:
-        return SqlError(f"{message} (only files inside the repository may be read; no extensions, no network, "
-                        f"no writes)", source=source)
-    if isinstance(exc, (duckdb.BinderException, duckdb.CatalogException)):
-        return SqlError(f"{message} (check the column and function names against the files' columns)",
-                        source=source)
-    if isinstance(exc, duckdb.IOException):
-        return SqlError(f"{message} (paths are relative to the repository root)", source=source)
-    return SqlError(message, source=source)
+        message += " (only files inside the repository may be read; no extensions, no network, no writes)"
+    elif isinstance(exc, (duckdb.BinderException, duckdb.CatalogException)):
+        message += " (check the column and function names against the files' columns)"
+    elif isinstance(exc, duckdb.IOException):
+        message += " (paths are relative to the repository root)"
+    return SqlError(message, source=source, line=line, col=col)
 
 
 def query_columns(root: Path, sql: str, *, source: str | None = None) -> list[str]:
@@ -298,7 +315,7 @@ def query_schema(root: Path, sql: str, *, source: str | None = None) -> pa.Schem
         try:
             return con.sql(f"SELECT * FROM {_subquery(text)} AS query LIMIT 0").to_arrow_table().schema
         except duckdb.Error as exc:
-            raise _error(exc, source, root) from None
+            raise _error(exc, source, root, sql) from None
     finally:
         con.close()
 
@@ -327,14 +344,14 @@ def query_batches(root: Path, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS, *,
         try:
             reader = con.sql(text).to_arrow_reader(batch_rows)
         except duckdb.Error as exc:
-            raise _error(exc, source, root) from None
+            raise _error(exc, source, root, sql) from None
         while True:
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
                 return
             except (duckdb.Error, pa.ArrowException) as exc:
-                raise _error(exc, source, root) from None
+                raise _error(exc, source, root, sql) from None
             if batch.num_rows > batch_rows:
                 for start in range(0, batch.num_rows, batch_rows):
                     yield batch.slice(start, batch_rows)
