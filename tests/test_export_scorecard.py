@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -28,6 +29,7 @@ from validator.api import load_models, validate_paths  # noqa: E402
 from validator.export import (  # noqa: E402
     CannotExpress,
     ExportError,
+    ExportResult,
     ExportValidationFailed,
     InputMappingError,
     bin_indices,
@@ -71,7 +73,7 @@ def _binned(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _export_churn(root: Path, pipe: Pipeline, **kwargs: object) -> object:
+def _export_churn(root: Path, pipe: Pipeline, **kwargs: Any) -> ExportResult:
     return export_scorecard(pipe, root / CHURN, inputs={c: c for c in CHURN_COLUMNS},
                             bins={"nps_score": NPS_EDGES}, **kwargs)
 

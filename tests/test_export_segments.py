@@ -43,6 +43,7 @@ PLAIN = ["discount_share", "email_open_rate"]
 FEATURES = LOG + SQRT + PLAIN
 INPUTS = {c: c for c in FEATURES}
 IDS = ["bargain_hunters", "loyal_regulars", "big_basket_occasional", "lapsing_customers", "new_explorers"]
+VARIANTS = ["landing_deals", "landing_loyalty", "landing_premium", "email_winback", "landing_discover"]
 # The model's inputs: policy for missing values, applied before fitting (the export does not impute).
 DEFAULTS = {"days_since_last_order": 365, "email_open_rate": 0.0}
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -147,9 +148,8 @@ def test_only_numbers_change_and_weights_diff_shows_them(git_repo: Path, fitted:
 
 def test_a_new_file_from_the_weights_new_template(repo: Path, fitted: Pipeline, customers) -> None:
     (repo / MODEL).unlink()
-    variants = ["landing_deals", "landing_loyalty", "landing_premium", "email_winback", "landing_discover"]
     result = export_segments(fitted, repo / MODEL, inputs=INPUTS, contract="marketing", segment_ids=IDS,
-                             variants=variants, fallback=("general", "landing_default"), max_distance=1000.0,
+                             variants=VARIANTS, fallback=("general", "landing_default"), max_distance=1000.0,
                              owner="growth-analytics")
     assert result.old_text is None and result.written
     text = (repo / MODEL).read_text()
@@ -159,12 +159,35 @@ def test_a_new_file_from_the_weights_new_template(repo: Path, fitted: Pipeline, 
     assert [a.segment for a in ours] == [IDS[k] for k in fitted.predict(customers)]
 
 
-def test_a_plain_scaler_without_transforms(repo: Path, customers) -> None:
-    """No FunctionTransformer: identity features, the scaler's numbers, the same assignments."""
-    pipe = Pipeline([("scale", StandardScaler()), ("kmeans", KMeans(5, n_init=2, random_state=1))]).fit(customers)
+def test_a_scaler_without_centring_and_without_transforms(repo: Path, customers) -> None:
+    """with_mean=False is center 0; no FunctionTransformer is identity; the assignments are KMeans' exactly."""
+    unscaled = Pipeline([("scale", StandardScaler(with_mean=False)),
+                         ("kmeans", KMeans(5, n_init=2, random_state=1))]).fit(customers)
     with pytest.raises(ExportError, match="transform log1p in weights/customer_segments.yaml, but the estimator "
                                           "applies identity"):
-        export_segments(pipe, repo / MODEL, inputs=INPUTS, reset_weights=True)
+        export_segments(unscaled, repo / MODEL, inputs=INPUTS, reset_weights=True)
+    (repo / MODEL).unlink()
+    # Raw counts and amounts spread too far for the gate (segments.term-contribution-bound): the shares only.
+    shares = customers[PLAIN]
+    pipe = Pipeline([("scale", StandardScaler(with_mean=False)),
+                     ("kmeans", KMeans(5, n_init=2, random_state=1))]).fit(shares)
+    export_segments(pipe, repo / MODEL, inputs={c: c for c in PLAIN}, contract="marketing", segment_ids=IDS,
+                    variants=VARIANTS, fallback=("general", "landing_default"), max_distance=1000.0)
+    import yaml
+
+    data = yaml.safe_load((repo / MODEL).read_text())
+    assert [f["center"] for f in data["features"]] == [0.0, 0.0]
+    assert all("transform" not in f for f in data["features"])
+    assert [a.segment for a in _assign(repo, shares)] == [IDS[k] for k in pipe.predict(shares)]
+
+
+def test_the_gate_refuses_raw_counts_with_its_findings(repo: Path, customers) -> None:
+    pipe = Pipeline([("scale", StandardScaler()), ("kmeans", KMeans(5, n_init=1, random_state=1))]).fit(customers)
+    (repo / MODEL).unlink()
+    with pytest.raises(ExportValidationFailed, match=r"segments.term-contribution-bound: feature 'orders_12m'"):
+        export_segments(pipe, repo / MODEL, inputs=INPUTS, contract="marketing", segment_ids=IDS, variants=VARIANTS,
+                        fallback=("general", "landing_default"))
+    assert not (repo / MODEL).exists()
 
 
 # ----------------------------------------------------------------------------------------------- refusals
