@@ -264,3 +264,11 @@ def test_dry_run_returns_the_text_and_writes_nothing(repo: Path, fitted: Pipelin
     assert not result.written and result.changed and "centroid" in result.diff()
     assert _unchanged(repo)
 
+
+
+def test_without_the_sklearn_extra_the_error_says_what_to_install(repo: Path, fitted: Pipeline,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sklearn.cluster", None)  # what an install without scikit-learn looks like
+    with pytest.raises(ExportError, match=r"needs scikit-learn and pandas: pip install 'weights\[sklearn\]'"):
+        export_segments(fitted, repo / MODEL, inputs=INPUTS)
+    assert _unchanged(repo)
