@@ -412,3 +412,39 @@ def test_agent_without_its_extra_names_it(monkeypatch, capsys):
         main(["agent", "--url", "http://127.0.0.1:9/", "--root", "root.json", "--cache-dir", "cache"])
     err = capsys.readouterr().err
     assert exited.value.code == 2 and "weights[agent]" in err and "uvicorn" in err and "Traceback" not in err
+
+
+JSON_TEXT_LEAVES = st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1e400", "1" + "0" * 308,
+                                    "1" + "0" * 309, "-" + "9" * 400, "1.5e308", "0", "-0.0", "true", "null",
+                                    '"x"', str(2**53 + 1)])
+
+
+def _texts() -> st.SearchStrategy[str]:
+    """JSON texts (and near-JSON: Python's NaN/Infinity literals, huge numbers, deep nesting)."""
+    leaf = JSON_TEXT_LEAVES | JSON_VALUES.map(json.dumps)
+    nested = st.recursive(leaf, lambda inner: st.lists(inner, max_size=3).map(lambda xs: "[" + ",".join(xs) + "]")
+                          | st.lists(inner, max_size=3).map(
+                              lambda xs: "{" + ",".join(f'"k{i}":{x}' for i, x in enumerate(xs)) + "}"),
+                          max_leaves=15)
+    deep = st.integers(1, 30).map(lambda n: "[" * n + "1" + "]" * n)
+    return nested | deep
+
+
+@given(text=_texts())
+def test_the_fast_parse_accepts_exactly_what_parse_request_accepts(text):
+    """parse_body's json.loads + walk, against the runtime's parse_request on the same limits."""
+    from validator.agent.body import parse_body
+    from validator.agent.problems import Problem
+    from validator.kinds.base import InputError
+    from validator.kinds.inputs import parse_request
+
+    limits = AgentLimits(max_depth=12)
+    try:
+        expected: Any = ("ok", parse_request(text, "m", limits.parse_limits))
+    except InputError:
+        expected = "refused"
+    try:
+        got: Any = ("ok", parse_body(text.encode(), limits, "m"))
+    except Problem:
+        got = "refused"
+    assert got == expected

@@ -24,9 +24,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from validator import __version__
-from validator.agent.body import check_media_type, declared_length, parse_body, read_limited
+from validator.agent.body import check_media_type, declared_length, parse_body, receive_limited
 from validator.agent.limits import DEFAULT_LIMITS, AgentLimits
 from validator.agent.metrics import OTHER, AgentMetrics, new_registry
 from validator.agent.openapi import build_document
@@ -43,8 +44,43 @@ log = logging.getLogger("validator.agent")
 _MAX_NAME_SHOWN = 200  # a model name from the URL, as echoed in a problem's "model" member
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+JSON = "application/json"
+
+
 def _dumps(doc: Any) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(doc).encode("utf-8")
+
+
+def _path(scope: Scope) -> str:
+    return scope.get("root_path", "") + scope["path"]
+
+
+async def _send(send: Send, status: int, body: bytes, media_type: str, version: str | None,
+                headers: dict[str, str] | None = None) -> None:
+    """One whole response on the ASGI interface (no Response object: this is the request path)."""
+    raw = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
+    if version is not None:
+        raw.append((b"weights-version", version.encode()))
+    for key, value in (headers or {}).items():
+        raw.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Operations:
+    """The model route as a plain ASGI endpoint rather than a Starlette request handler.
+
+    Starlette calls an endpoint that is not a function with (scope, receive, send) directly; this route is the
+    agent's request path, and building a ``Request`` and a ``Response`` (header objects, a body stream, an
+    exception-wrapping layer) cost more than scoring the request. The other routes are ordinary handlers.
+    """
+
+    def __init__(self, agent: "Agent") -> None:
+        self.agent = agent
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.agent.evaluate(scope, receive, send)
 
 
 class Agent:
@@ -78,50 +114,59 @@ class Agent:
 
     # --- model operations -------------------------------------------------------------------------------
 
-    async def evaluate(self, request: Request) -> Response:
+    async def evaluate(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """POST /v1/models/{name}/{verb}, on the ASGI interface itself (see ``Operations``)."""
         started = time.perf_counter()
-        name: str = request.path_params["name"]
-        shown_name = name[:_MAX_NAME_SHOWN]
+        params = scope["path_params"]
+        name: str = params["name"]
         snap = self.client.snapshot  # once: the whole request is answered from this bundle
         version = snap.version if snap is not None else None
-        verb = VERBS.get(request.path_params["verb"])
+        verb = VERBS.get(params["verb"])
         if verb is None:
-            known = ", ".join(VERBS)
-            return self.problem(Problem("unknown-verb", f"no operation {shown(request.path_params['verb'])}; "
-                                        f"POST /v1/models/<name>/<operation> with one of: {known}",
-                                        model=shown_name), request, version)
+            problem = Problem("unknown-verb", f"no operation {shown(params['verb'])}; POST "
+                              f"/v1/models/<name>/<operation> with one of: {', '.join(VERBS)}",
+                              model=name[:_MAX_NAME_SHOWN])
+            await _send(send, problem.status, problem.body(_path(scope), version), MEDIA_TYPE, version)
+            return
         label, code = OTHER, 500
         try:
             if snap is None:
                 raise Problem("not-ready", "the agent has not loaded a weights bundle yet (see GET /v1/status); "
-                              "retry, or wait for GET /readyz to answer 200", model=shown_name,
+                              "retry, or wait for GET /readyz to answer 200", model=name[:_MAX_NAME_SHOWN],
                               headers={"Retry-After": "1"})
             evaluator = snap.models.get(name)
             if evaluator is None:
                 raise Problem("unknown-model", f"no model {shown(name)} in bundle version {snap.version}; models: "
-                              f"{', '.join(sorted(snap.models)) or 'none'}", model=shown_name)
+                              f"{', '.join(sorted(snap.models)) or 'none'}", model=name[:_MAX_NAME_SHOWN])
             label = name
             kind = KINDS[evaluator.kind]
             if kind.verb != verb.name:
                 raise Problem("wrong-verb", f"model {name!r} is a {kind.name} model and answers "
                               f"POST /v1/models/{name}/{kind.verb}, not {verb.name}", model=name)
-            check_media_type(request.headers.get("content-type"), name)
-            declared_length(request.headers, self.limits, name)
-            data = await read_limited(request.stream(), self.limits, name)
+            content_type = content_length = None
+            for key, value in scope["headers"]:
+                if key == b"content-type":
+                    content_type = value.decode("latin-1")
+                elif key == b"content-length":
+                    content_length = value.decode("latin-1")
+            check_media_type(content_type, name)
+            declared_length(content_length, self.limits, name)
+            data = await receive_limited(receive, self.limits, name)
             payload = parse_body(data, self.limits, name)
             if len(data) > self.limits.offload_bytes:
                 body = await run_in_threadpool(self.answer, snap, kind, verb, name, payload)
             else:
                 body = self.answer(snap, kind, verb, name, payload)
             code = 200
-            return Response(body, 200, {VERSION_HEADER: snap.version}, media_type="application/json")
+            await _send(send, 200, body, JSON, snap.version)
         except Problem as problem:
             code = problem.status
-            return self.problem(problem, request, version)
+            await _send(send, code, problem.body(_path(scope), version), MEDIA_TYPE, version, problem.headers)
         except Exception:  # noqa: BLE001 - a bug of ours: logged in full, answered without internals
-            log.exception("weights agent: unexpected error answering %s %s", request.method, request.url.path)
-            return self.problem(Problem("internal", "the agent failed to answer this request; its log has the "
-                                        "details", model=shown_name), request, version)
+            log.exception("weights agent: unexpected error answering POST %s", _path(scope))
+            failure = Problem("internal", "the agent failed to answer this request; its log has the details",
+                              model=name[:_MAX_NAME_SHOWN])
+            await _send(send, 500, failure.body(_path(scope), version), MEDIA_TYPE, version)
         finally:
             self.metrics.observe(label, verb.name, code, time.perf_counter() - started)
 
@@ -235,7 +280,7 @@ def create_app(client: WeightsClient, *, contracts: Iterable[Contract] = (), lim
                 await run_in_threadpool(client.stop)
 
     routes = [
-        Route("/v1/models/{name}/{verb}", agent.evaluate, methods=["POST"]),
+        Route("/v1/models/{name}/{verb}", Operations(agent), methods=["POST"]),
         Route("/v1/status", agent.status, methods=["GET"]),
         Route("/healthz", agent.healthz, methods=["GET"]),
         Route("/readyz", agent.readyz, methods=["GET"]),

@@ -90,12 +90,18 @@ def build(options: AgentOptions) -> tuple[WeightsClient, Starlette]:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A bound TCP socket (IPv6 when the host is an IPv6 address); ``AgentError`` when the port is taken."""
+    """A bound, listening TCP socket (IPv6 when the host is an IPv6 address); ``AgentError`` when the port is taken.
+
+    Listening already here means a client that connects as soon as the URL is printed waits in the backlog
+    until uvicorn's loop accepts it, instead of being refused in the moment before it starts."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only when the socket says it
+    # is TCP; without it every response (headers and body written apart) waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(2048)  # uvicorn's default backlog
     except OSError as exc:
         sock.close()
         raise AgentError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
@@ -124,17 +130,23 @@ class _Server(uvicorn.Server):
                 signal.signal(signum, handler)
 
 
-def serve(options: AgentOptions, announce: Callable[[str], None]) -> None:
-    """Build, bind, announce the URL, serve until SIGINT/SIGTERM; the client stops with the app."""
-    _client, app = build(options)
-    sock = bind(options.host, options.port)
-    config = uvicorn.Config(app, lifespan="on", log_level=options.log_level, access_log=options.access_log,
+def run_uvicorn(app: Starlette, sock: socket.socket, log_level: str = "info", access_log: bool = False) -> bool:
+    """Serve ``app`` on ``sock`` until SIGINT/SIGTERM; whether it started. The bench's bare endpoint runs
+    through here too, so the agent is compared with the very same server settings."""
+    config = uvicorn.Config(app, lifespan="on", log_level=log_level, access_log=access_log,
                             server_header=False, proxy_headers=False, timeout_graceful_shutdown=10)
     server = _Server(config)
-    announce(f"weights agent: serving {url_of(sock)} (weights from {options.url}, channel {options.channel})")
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
-    if not server.started:
+    return server.started
+
+
+def serve(options: AgentOptions, announce: Callable[[str], None]) -> None:
+    """Build, bind, announce the URL, serve until SIGINT/SIGTERM; the client stops with the app."""
+    _client, app = build(options)
+    sock = bind(options.host, options.port)
+    announce(f"weights agent: serving {url_of(sock)} (weights from {options.url}, channel {options.channel})")
+    if not run_uvicorn(app, sock, options.log_level, options.access_log):
         raise AgentError("the agent did not start (see the log above)")

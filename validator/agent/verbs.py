@@ -127,15 +127,18 @@ VERBS: dict[str, Verb] = {v.name: v for v in (
 )}
 
 
-def plain(value: Any) -> Any:
-    """A result record (named tuples, nested) as JSON-ready dicts and lists."""
-    if hasattr(value, "_asdict"):
-        return {k: plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    return value
+def plain(result: Any) -> Any:
+    """A result record as a JSON-ready dict.
+
+    ``json`` writes a tuple as an array, which is right for a tuple of reason codes and wrong for a named
+    tuple: so only a field holding records (a ranking's items) is walked, the rest is taken as it is.
+    """
+    fields = result._asdict()
+    for key, value in fields.items():
+        if type(value) is tuple and value and hasattr(value[0], "_asdict"):
+            fields[key] = [plain(item) for item in value]
+    return fields
+
 
 
 def inputs_schema(inputs: Schema) -> Schema:
