@@ -428,7 +428,21 @@ def test_a_broken_extract_fails_the_job_and_opens_nothing(origin: Path, tmp_path
     assert not run.handed_over and run.outcomes["pr"] == "skipped"
 
 
-def test_no_bandit_with_an_update_source_skips_the_update_job(tmp_path: Path) -> None:
-    runner = Runner({"github.ref": "refs/heads/main"}, {})
-    assert not runner.should_run("update", {"plan": {"models": "[]"}})
+def test_no_bandit_with_an_update_source_skips_the_update_job(origin: Path, tmp_path: Path) -> None:
+    runner = tmp_path / "runner-none"
+    git(tmp_path, "clone", "-q", "--branch", "main", str(origin), runner.name)
+    model_path = runner / MODEL_FILE
+    text, count = re.subn(r"(?m)^update:.*\n", "", model_path.read_text(encoding="utf-8"))
+    assert count == 1
+    model_path.write_text(text, encoding="utf-8")
+    jobs = Runner({"github.ref": "refs/heads/main"}, {})
+    plan = jobs.run_job("plan", runner, tmp_path / "none-plan")
+    assert not plan.failed, plan.text()
+    needs = {"plan": jobs.job_outputs("plan", plan)}
+    assert needs["plan"]["models"] == "[]"
+    assert not jobs.should_run("update", needs)
+
+
+def test_the_jobs_run_on_main_only() -> None:
+    """The pull requests target main: a run started by hand from another branch does nothing."""
     assert not Runner({"github.ref": "refs/heads/some-branch"}, {}).should_run("plan", {})
