@@ -181,7 +181,10 @@ class AtomicOutput:
     """A Parquet or CSV file written batch by batch to a temporary file beside ``path``, renamed over ``path``
     by :meth:`commit` only; :meth:`abort` (or an exception inside ``with``) deletes the temporary file."""
 
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
+    def __init__(self, path: Path, schema: pa.Schema, dictionary: Sequence[str] | None = None) -> None:
+        """``dictionary``: the columns worth dictionary-encoding in Parquet (few distinct values: decisions,
+        segments, reason codes, the version); None: Parquet's default, every column. Trying a dictionary on a
+        column of distinct values (ids, scores) before falling back cost more than half the write time."""
         self.path = path
         self.format = file_format(path, "output")
         if not path.parent.is_dir():
@@ -200,7 +203,8 @@ class AtomicOutput:
         if self.format == "parquet":
             import pyarrow.parquet as pq
 
-            self._writer = pq.ParquetWriter(self._stream, self.schema)
+            encode: bool | list[str] = True if dictionary is None else _dictionary_paths(self.schema, dictionary)
+            self._writer = pq.ParquetWriter(self._stream, self.schema, use_dictionary=encode)
         else:
             import pyarrow.csv as pacsv
 
@@ -249,6 +253,18 @@ class AtomicOutput:
     def __exit__(self, exc_type: object, *rest: object) -> None:
         if exc_type is not None:
             self.abort()
+
+
+def _dictionary_paths(schema: pa.Schema, names: Sequence[str]) -> list[str]:
+    """Parquet column paths of the text columns among ``names`` (a list's values: ``name.list.element``)."""
+    paths = []
+    for name in names:
+        typ = schema.field(name).type
+        if _is_list(typ):
+            paths.append(f"{name}.list.element")
+        elif pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_dictionary(typ):
+            paths.append(name)
+    return paths
 
 
 def _new_file_mode() -> int:
@@ -379,23 +395,131 @@ def score_file(twin: Any, input_path: Path | str, output_path: Path | str | None
     if before is not None:
         before(schema)
     rows = batches = largest = 0
-    out = AtomicOutput(target, schema) if target is not None else None
+    out = AtomicOutput(target, schema, dictionary=schema.names[len(keep):]) if target is not None else None
+    consumers = [*([out.write] if out is not None else []), *sinks]
+    writer = Writer(consumers)
     try:
-        for batch in scored(twin, opened.batches, keep, version, schema, str(source), group=group, seed=seed):
-            if out is not None:
-                out.write(batch)
-            for sink in sinks:
-                sink(batch)
+        for batch in scored(twin, prefetched(opened.batches), keep, version, schema, str(source), group=group,
+                            seed=seed):
+            writer.put(batch)
             rows += batch.num_rows
             batches += 1
             largest = max(largest, batch.num_rows)
+        writer.close()
         if out is not None:
             out.commit()
     except BaseException:
+        writer.close(discard=True)
         if out is not None:
             out.abort()
         raise
     return BatchResult(rows, batches, largest, target, tuple(schema.names), version)
+
+
+def prefetched(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """The same batches, read ahead by a thread: Arrow decodes (Parquet pages, CSV blocks) outside the GIL, so
+    the next batch is read while this one is scored. At most ``depth`` batches wait (bounded memory); an error
+    of the reader is raised here, in order, after the batches read before it."""
+    import queue
+    import threading
+
+    channel: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        channel.put((batch, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            channel.put((end, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, raised there
+            channel.put((end, exc))
+
+    thread = threading.Thread(target=read, name="weights-score-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = channel.get()
+            if item is end:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # let a reader blocked on a full queue see the stop
+            try:
+                channel.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+
+
+class Writer:
+    """Hands scored batches to the consumers (the output file, Redis) in a thread of its own.
+
+    Why a thread: encoding and compressing Parquet (or a Redis round trip) and scoring the next batch both run
+    mostly outside the GIL (Arrow's C++, numpy), so overlapping them takes the write off the critical path on a
+    machine with a second core. The queue holds at most ``DEPTH`` batches, so memory stays bounded: the
+    scorer waits when the writer falls behind. The first consumer error stops the writing and is raised in
+    the scoring thread at its next ``put`` or at ``close``; batches after it are drained unwritten.
+    """
+
+    DEPTH = 2
+    _END = object()
+
+    def __init__(self, consumers: Sequence[Callable[[pa.RecordBatch], None]]) -> None:
+        import queue
+        import threading
+
+        self.consumers = list(consumers)
+        self.error: BaseException | None = None
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=self.DEPTH)
+        self._thread = threading.Thread(target=self._run, name="weights-score-writer", daemon=True)
+        self._thread.start()
+        self._closed = False
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if self.error is None:
+                try:
+                    for consume in self.consumers:
+                        consume(item)
+                except BaseException as exc:  # noqa: BLE001 - handed to the scoring thread, raised there
+                    self.error = exc
+
+    def put(self, batch: pa.RecordBatch) -> None:
+        self._raise()
+        self._queue.put(batch)
+
+    def close(self, discard: bool = False) -> None:
+        """Wait until every batch is written (``discard``: stop writing, on a failure), then raise any error."""
+        if self._closed:
+            return
+        self._closed = True
+        if discard and self.error is None:
+            self.error = _Discarded()  # the writer skips whatever is still queued
+        self._queue.put(self._END)
+        self._thread.join()
+        if not discard:
+            self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class _Discarded(Exception):
+    """The scoring side failed: the writer drops what is still queued."""
 
 
 def score_model(model: LoadedModel, input_path: Path | str, output_path: Path | str | None, *,
