@@ -54,6 +54,7 @@ _LAYOUTS: tuple[tuple[int, int, int], ...] = (
     (2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (4, 4, 0), (2, 4, 0),
 )
 _LAYOUT_ATTR = "_weights_roundtrip_layout"
+_EXACT_ATTR = "_weights_roundtrip_exact"  # the detected layout re-dumps the loaded text byte for byte
 _WIDTH = 1 << 16  # never re-wrap a long line: the analyst chose where it breaks
 
 
@@ -112,16 +113,17 @@ def load(text: str) -> CommentedMap:
         raise RoundTripError(f"not YAML that can be edited round-trip: {error}") from error
     if not isinstance(doc, CommentedMap):
         raise RoundTripError("the top level is not a mapping (key: value lines)")
-    best, best_score = _LAYOUTS[0], -1.0
+    best, best_score, exact = _LAYOUTS[0], -1.0, False
     for layout in _LAYOUTS:
         out = _dump_with(doc, layout)
         if out == text:
-            best = layout
+            best, exact = layout, True
             break
         score = difflib.SequenceMatcher(None, text.splitlines(), out.splitlines(), autojunk=False).ratio()
         if score > best_score:
             best, best_score = layout, score
     setattr(doc, _LAYOUT_ATTR, best)
+    setattr(doc, _EXACT_ATTR, exact)
     return doc
 
 
@@ -148,7 +150,7 @@ def edit_text(text: str, mutate: Callable[[CommentedMap], None]) -> EditResult:
     the edited dump is returned whole.
     """
     doc = load(text)
-    before = dump(doc)
+    before = text if getattr(doc, _EXACT_ATTR, False) else dump(doc)  # load() has just dumped it once
     mutate(doc)
     after = dump(doc)
     if after == before:
