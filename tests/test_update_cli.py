@@ -139,3 +139,17 @@ def test_usage_and_data_errors_exit_2_with_a_message(repo: Path, args: tuple[str
     result = weights(repo, *args)
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_events_to_update_to_check_on_a_branch(repo: Path) -> None:
+    """The nightly path by hand: a day's events added on a branch, then the whole gate against main."""
+    git(repo, "checkout", "-q", "-b", "weights-update/homepage_hero")
+    query = f"SELECT arm, success FROM read_parquet('{EVENTS}') WHERE day >= DATE '2026-06-09'"
+    assert weights(repo, "update", "homepage_hero", "--sql", query, "--add").returncode == 0
+    old, new = git(repo, "show", f"main:{MODEL}").splitlines(), (repo / MODEL).read_text().splitlines()
+    assert [a for a, b in zip(old, new, strict=True) if a != b] == posterior_lines("\n".join(old))  # comments intact
+    git(repo, "commit", "-q", "-am", "weights update homepage_hero")
+    check = weights(repo, "check", "--base", "main")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "arms[hero_loyalty_points].posterior.successes: 96 ->" in check.stdout
+    assert "weights check passed" in check.stdout
