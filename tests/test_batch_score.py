@@ -271,3 +271,38 @@ def test_weights_that_fail_the_gate_are_exit_1(repo: Path, tmp_path: Path) -> No
     assert ran.returncode == 1, ran.stdout + ran.stderr
     assert "do not pass the gate" in ran.stderr and "weights/churn_coupon.yaml:" in ran.stderr
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_published_bundle_scores_with_its_verified_version(tmp_path: Path) -> None:
+    from publish_helpers import served
+    from runtime_helpers import Site, document
+
+    from validator.data.scoring import score_batch
+    from validator.kinds.contract import Contract
+    from validator.kinds.vectorized import compile_vectorized
+
+    site = Site(tmp_path / "site")
+    published = document(3)  # fraud_risk's intercept moved: scores that only this bundle gives
+    version = site.publish(published)
+    root = tmp_path / "root.json"
+    root.write_bytes(site.root)
+    out = tmp_path / "scores.parquet"
+    with served(site.folder) as server:
+        ran = weights("score", "fraud_risk", "--url", server.url, "--trusted-root", str(root), "--input",
+                      str(DATA / "fraud_orders.parquet"), "--output", str(out), "--keep", "order_id", cwd=tmp_path)
+        wrong_root = tmp_path / "other-root.json"
+        wrong_root.write_bytes(Site(tmp_path / "other").root)
+        refused = weights("score", "fraud_risk", "--url", server.url, "--trusted-root", str(wrong_root),
+                          "--input", str(DATA / "fraud_orders.parquet"), "--output", str(tmp_path / "x.parquet"),
+                          cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert f"with fraud_risk ({version})" in ran.stdout
+    table = pq.read_table(out)
+    assert set(table.column("version").to_pylist()) == {str(version)}
+    data = published["models"]["fraud_risk"]
+    twin = compile_vectorized(data, Contract.from_dict(data["contract"], published["contracts"][data["contract"]]))
+    expected = score_batch(twin, pq.read_table(DATA / "fraud_orders.parquet").combine_chunks().to_batches()[0])
+    assert table.column("decision").to_pylist() == expected.column("decision").to_pylist()
+    assert table.column("score").to_pylist() == expected.column("score").to_pylist()
+    assert refused.returncode == 2 and "cannot use the bundle published at" in refused.stderr
+    assert not (tmp_path / "x.parquet").exists()

@@ -96,9 +96,8 @@ def from_bundle(url: str, trusted_root: Path, cache_dir: Path, name: str, *, cha
                 max_bundle_bytes: int = 16 * 1024 * 1024) -> LoadedModel:
     """The model from the bundle a TUF repository publishes now, verified as ``WeightsClient`` verifies it."""
     from validator.publish.bundle import target_path
-    from validator.runtime.errors import WeightsError
     from validator.runtime.snapshot import parse_bundle
-    from validator.runtime.tuf_client import HttpFetcher, Repository, read_root
+    from validator.runtime.tuf_client import HttpFetcher, Repository, classify, read_root
 
     fetcher = HttpFetcher()
     try:
@@ -106,10 +105,8 @@ def from_bundle(url: str, trusted_root: Path, cache_dir: Path, name: str, *, cha
                           max_bundle_bytes)
         target = repo.check()
         document = parse_bundle(repo.download(target))
-    except WeightsError as exc:
-        raise ModelSourceError(f"cannot use the bundle published at {url}: {exc}") from None
-    except (OSError, ValueError) as exc:
-        raise ModelSourceError(f"cannot use the bundle published at {url}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - sorted by the runtime's classify(), as WeightsClient sorts a poll
+        raise ModelSourceError(f"cannot use the bundle published at {url}: {classify(exc)}") from None
     finally:
         fetcher.close()
     version = str(target.version)
