@@ -13,7 +13,17 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from update_helpers import ARMS, EVENTS, FILE_COUNTS, MODEL, make_repo, posterior_lines, write_events, write_table
+from update_helpers import (
+    ARMS,
+    EVENTS,
+    FILE_COUNTS,
+    MODEL,
+    PROJECT,
+    make_repo,
+    posterior_lines,
+    write_events,
+    write_table,
+)
 
 from validator.api import validate_paths
 from validator.data.update import (
@@ -320,3 +330,16 @@ def test_the_diff_of_an_update_is_the_numbers_only(root: Path) -> None:
     diff = [line for line in difflib.unified_diff(old.splitlines(), result.new_text.splitlines(), lineterm="", n=0)
             if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))]
     assert len(diff) == 8 and all("posterior: {successes: " in line for line in diff)
+
+
+def test_the_sample_events_are_what_their_generator_makes() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate_homepage_events",
+                                                  PROJECT / "tests" / "data" / "generate_homepage_events.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    made = module.events(module.np.random.default_rng(module.SEED))
+    assert made.equals(pq.read_table(PROJECT / EVENTS))
+    assert {arm: counts[:2] for arm, counts in module.ARMS.items() if arm in FILE_COUNTS} == FILE_COUNTS
