@@ -448,3 +448,13 @@ def test_the_fast_parse_accepts_exactly_what_parse_request_accepts(text):
     except Problem:
         got = "refused"
     assert got == expected
+
+
+@pytest.mark.parametrize(("path", "slug"), [
+    ("/v1/models/%F0%9F%92%A5/score", "unknown-model"), ("/v1/models/" + "m" * 10_000 + "/score", "unknown-model"),
+    ("/v1/models/fraud_risk%00/score", "unknown-model"),
+    ("/v1/models/..%2Ffraud_risk/score", "not-found"),  # the decoded slash makes it another path
+])
+def test_odd_model_names_in_the_url_are_problems(http, path, slug):
+    doc = problem_of(http.post(path, json=ORDER), 404, slug)
+    assert len(doc.get("model", "")) <= 200 and len(doc["detail"]) < 2000
