@@ -7,6 +7,7 @@ another order); decisions (the file's bands applied to scikit-learn's probabilit
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -261,3 +262,45 @@ def test_a_closed_first_bin_is_not_opened_silently(repo: Path, churn_fit: Pipeli
                                             r"bins are open below"):
         _export_churn(repo, churn_fit)
     assert (repo / CHURN).read_text() == text
+
+
+# ----------------------------------------------------------------------------------------------- property
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_COEF = st.floats(-3, 3, allow_nan=False, allow_subnormal=True)
+_EDGES = st.lists(st.floats(0, 3650, allow_nan=False), min_size=1, max_size=6, unique=True).map(sorted)
+
+
+@settings(max_examples=25)
+@given(edges=_EDGES, coefs=st.lists(_COEF, min_size=11, max_size=11), intercept=_COEF,
+       days=st.lists(st.floats(0, 3650, allow_nan=False), min_size=1, max_size=20))
+def test_any_bins_and_coefficients_score_as_scikit_learn(tmp_path_factory: pytest.TempPathFactory,
+                                                         edges: list[float], coefs: list[float], intercept: float,
+                                                         days: list[float]) -> None:
+    """Bin edges anywhere in the contract's range, coefficients of any size (1e-300 too): written exactly."""
+    root = tmp_path_factory.mktemp("repo")
+    for folder in ("config", "weights"):
+        shutil.copytree(PROJECT / folder, root / folder)
+    (root / CHURN).unlink()
+    plans = ["none", "basic", "plus", "premium"]
+    fit_frame = pd.DataFrame({"days": list(range(len(edges) + 1)) * 4, "plan": plans * (len(edges) + 1)})
+    pre = ColumnTransformer([("days", OneHotEncoder(categories=[list(range(len(edges) + 1))]), ["days"]),
+                             ("plan", OneHotEncoder(categories=[plans]), ["plan"])]).fit(fit_frame)
+    logistic = LogisticRegression()
+    n = len(edges) + 1 + len(plans)
+    logistic.classes_ = np.array([False, True])
+    logistic.coef_ = np.array([coefs[:n]])
+    logistic.intercept_ = np.array([intercept])
+    logistic.n_features_in_ = n
+    pipe = Pipeline([("pre", pre), ("logistic", logistic)])
+    export_scorecard(pipe, root / CHURN, inputs={"days": "days_since_last_order", "plan": "subscription_plan"},
+                     bins={"days": edges}, contract="retention", root=root,
+                     bands=[("no_coupon", 0.45), ("coupon", None)])
+    rows = pd.DataFrame({"days_since_last_order": days, "subscription_plan": [plans[i % 4] for i in range(len(days))]})
+    binned = pd.DataFrame({"days": bin_indices(rows["days_since_last_order"], edges), "plan": rows["subscription_plan"]})
+    theirs = pipe.predict_proba(binned)[:, 1]
+    model = load_models(root)["churn_coupon"]
+    ours = np.array([model.score(row).value for row in rows.to_dict("records")])
+    assert np.abs(ours - theirs).max() <= TOLERANCE
