@@ -70,9 +70,11 @@ class _Splice:
 
 
 def connect(root: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection that can read files under ``root`` and nothing else: no other file, no
-    writes (statements other than SELECT are refused before they reach it), no extensions, no network; its
-    configuration is locked."""
+    """An in-memory DuckDB connection that can reach files under ``root`` and nothing else: no other file, no
+    extension, no network, no temp files, no Python variables as tables; its configuration is locked.
+
+    Run only what ``prepare`` returns on it: DuckDB would still let a COPY statement write a file under ``root``,
+    and it is ``prepare`` (one SELECT, which writes nothing) that refuses statements other than a query."""
     top = Path(root).resolve()
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
                                              "autoload_known_extensions": False})
