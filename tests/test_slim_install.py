@@ -35,6 +35,30 @@ def _venv_python(venv: Path) -> Path:
     return venv / ("Scripts" if os.name == "nt" else "bin") / ("python.exe" if os.name == "nt" else "python")
 
 
+def _clean_env(path: Path | None = None) -> dict[str, str]:
+    """The environment of a child in the slim venv: no PYTHONPATH (or only ``path``) and no WEIGHTS_* settings."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME") and not k.startswith("WEIGHTS_")}
+    if path is not None:
+        env["PYTHONPATH"] = str(path)
+    return env
+
+
+def _in_venv(args: list[str], cwd: Path, *, path: Path | None = None,
+             timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:
+    """Run ``args`` (a venv's program first) from ``cwd``, never from the checkout: ``python -m`` puts the current
+    folder on sys.path, and the checkout's own ``validator/`` and ``weights.egg-info`` would stand in for the
+    installed distribution."""
+    return subprocess.run(args, cwd=cwd, env=_clean_env(path), capture_output=True, text=True, timeout=timeout)
+
+
+def _pip_install(python: Path, cwd: Path, *requirements: str, target: Path | None = None) -> None:
+    where = ["--target", str(target)] if target is not None else []
+    done = _in_venv([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *where,
+                     *requirements], cwd, timeout=INSTALL_TIMEOUT)
+    assert done.returncode == 0, f"pip install {' '.join(requirements)} failed:\n{done.stdout}\n{done.stderr}"
+
+
 @pytest.fixture(scope="session")
 def slim_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv holding ``pip install <a copy of this project>``: the base distribution and its dependencies."""
@@ -50,12 +74,7 @@ def slim_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
                           timeout=RUN_TIMEOUT)
     if made.returncode != 0:
         tool_missing(f"python -m venv failed (Debian needs the python3-venv package): {made.stderr.strip()}")
-    python = _venv_python(venv)
-    installed = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(source)],
-        capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
-    )
-    assert installed.returncode == 0, f"pip install of the project failed:\n{installed.stdout}\n{installed.stderr}"
+    _pip_install(_venv_python(venv), where, str(source))
     return venv
 
 
@@ -84,18 +103,15 @@ def _run_app(python: Path, url: str, published: dict[str, Path], cache: Path, wo
         "contracts": sorted(str(p) for p in (published["repo"] / "config" / "contracts").glob("*.yaml")),
         "requests": golden_requests(),
     }))
-    # Not from the project folder: the app must import the installed package, not the checkout.
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    done = subprocess.run([str(python), str(PROJECT / "tests" / "slim_app.py"), str(config)], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    done = _in_venv([str(python), str(PROJECT / "tests" / "slim_app.py"), str(config)], work)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 def test_the_base_install_has_none_of_the_extras(slim_venv: Path) -> None:
-    listed = subprocess.run([str(_venv_python(slim_venv)), "-m", "pip", "list", "--format", "json",
-                             "--disable-pip-version-check"], capture_output=True, text=True, check=True,
-                            timeout=RUN_TIMEOUT)
+    listed = _in_venv([str(_venv_python(slim_venv)), "-m", "pip", "list", "--format", "json",
+                       "--disable-pip-version-check"], slim_venv)
+    assert listed.returncode == 0, listed.stderr
     names = {entry["name"].lower().replace("_", "-") for entry in json.loads(listed.stdout)}
     assert {"weights", "tuf", "pyyaml", "urllib3", "cryptography"} <= names
     assert sorted(names & {n.lower() for n in NOT_IN_BASE}) == []
@@ -123,20 +139,76 @@ def test_an_app_runs_its_own_pytest_with_the_weights_plugin_on_the_base_install(
     """The base install registers the golden-case pytest plugin (entry point pytest11): an app's own test run,
     with YAML files of its own under tests/, must not need the gate to collect."""
     python = _venv_python(slim_venv)
-    installed = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                                "pytest"], capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
-    assert installed.returncode == 0, installed.stderr
+    tools = tmp_path / "pytest"  # beside the venv, so the session's base venv stays as pip made it
+    _pip_install(python, tmp_path, "pytest", target=tools)
     app = tmp_path / "app"
     (app / "tests").mkdir(parents=True)
     (app / "tests" / "fixture.yaml").write_text("orders: [1, 2]\n")
     (app / "tests" / "test_app.py").write_text(
         "from validator.runtime import WeightsClient\n\n\ndef test_the_app_imports_the_client():\n"
         "    assert WeightsClient.__name__ == 'WeightsClient'\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    done = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--trace-config"], cwd=app,
-                          env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    done = _in_venv([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--trace-config"], app, path=tools)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "validator.gate.pytest_plugin" in done.stdout and "1 passed" in done.stdout
+
+
+def test_the_agent_extra_serves_without_the_gate(slim_venv: Path, published: dict[str, Path],
+                                                 tmp_path: Path) -> None:
+    """``pip install 'weights[agent]'`` is enough for ``weights agent`` (a container holds nothing of the gate).
+
+    The extra's requirements, as the installed distribution declares them, go with ``--target`` into a folder
+    put on PYTHONPATH, so the session's base venv stays as pip made it.
+    """
+    from agent_helpers import AGENT_LINE, read_url, stop
+
+    python = _venv_python(slim_venv)
+    target = tmp_path / "agent-extra"
+    declared = _in_venv([str(python), "-c", "import json; from importlib.metadata import requires; "
+                         "print(json.dumps(requires('weights')))"], tmp_path)
+    assert declared.returncode == 0, declared.stderr
+    agent_extra = [r.split(";")[0].strip() for r in json.loads(declared.stdout) if "extra == \"agent\"" in r]
+    assert agent_extra, declared.stdout
+    _pip_install(python, tmp_path, *agent_extra, target=target)
+    names = {p.name.split("-")[0].lower().replace("_", "-") for p in target.glob("*.dist-info")}
+    assert {"starlette", "uvicorn", "click", "prometheus-client"} <= names
+    gate = {n.lower() for n in NOT_IN_BASE} - {"starlette", "uvicorn", "click", "prometheus-client"}
+    assert sorted(names & gate) == []
+    contract = published["repo"] / "config" / "contracts" / "checkout.yaml"
+    with served(published["site"]) as server:
+        agent = subprocess.Popen(
+            [str(python), "-m", "validator", "agent", "--url", server.url, "--root", str(published["root"]),
+             "--cache-dir", str(tmp_path / "agent-cache"), "--port", "0", "--interval", "0.2",
+             "--contract", str(contract)],
+            cwd=tmp_path, env=_clean_env(target), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            url = read_url(agent, AGENT_LINE)
+            order = golden_requests()["fraud_risk"]
+            answer = _post_when_ready(url + "v1/models/fraud_risk/score", order)
+        finally:
+            code, err = stop(agent)
+    assert answer["decision"] == "decline", answer
+    assert code == 0 and "Traceback" not in err, err
+
+
+def _post_when_ready(url: str, body: Any) -> dict[str, Any]:
+    """POST once the agent is ready (it answers 503 until its first bundle); bounded by the agent's first poll."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    ready = url.split("/v1/")[0] + "/readyz"
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while True:
+        try:
+            with urllib.request.urlopen(ready, timeout=RUN_TIMEOUT):
+                break
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=RUN_TIMEOUT) as response:
+        return json.loads(response.read())
 
 
 GATE_MESSAGE = ("weights: the weights command line needs the Python module 'click', which is not installed: "
@@ -154,5 +226,5 @@ def test_the_cli_on_the_base_install_names_the_extra(slim_venv: Path, tmp_path: 
                                                      message: str) -> None:
     python = _venv_python(slim_venv)
     command = [str(python.parent / "weights")] if how == "console script" else [str(python), "-m", "validator"]
-    done = subprocess.run([*command, *args], cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    done = _in_venv([*command, *args], tmp_path)
     assert (done.returncode, done.stdout, done.stderr.splitlines()) == (2, "", [message])
