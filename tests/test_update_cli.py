@@ -113,6 +113,7 @@ def test_an_error_as_json_is_still_one_envelope(repo: Path) -> None:
     assert result.returncode == 2
     model = json.loads(result.stdout)["models"][0]
     assert model["status"] == "error" and "has no column 'variant'; its columns: day, arm, success" in model["message"]
+    assert model["path"] == MODEL
 
 
 def test_a_refusal_by_the_gate_exits_1_shows_the_finding_and_writes_nothing(repo: Path) -> None:

@@ -70,7 +70,7 @@ def update(model: str | None, from_path: str | None, sql: str | None, arm_column
         except GateRefused as exc:
             outcomes = [UpdateOutcome(model, exc.path, "refused", message=str(exc), findings=tuple(exc.findings))]
         except UpdateError as exc:
-            outcomes = [UpdateOutcome(model, "", "error", message=str(exc))]
+            outcomes = [UpdateOutcome(model, _model_path(repo, name), "error", message=str(exc))]
         else:
             outcomes = [UpdateOutcome(result.model, result.path, "changed" if result.changed else "unchanged",
                                       result)]
@@ -79,6 +79,16 @@ def update(model: str | None, from_path: str | None, sql: str | None, arm_column
     else:
         _print_text(outcomes, dry_run, several=all_models)
     return _exit_code(outcomes)
+
+
+def _model_path(repo: Path, model: str) -> str:
+    """The model's file for the JSON envelope of an error ("" when the model itself is unknown)."""
+    from validator.data.update import UpdateError, find_model
+
+    try:
+        return find_model(repo, model)
+    except UpdateError:
+        return ""
 
 
 def _exit_code(outcomes: list[UpdateOutcome]) -> int:
