@@ -306,3 +306,22 @@ def test_a_published_bundle_scores_with_its_verified_version(tmp_path: Path) -> 
     assert table.column("score").to_pylist() == expected.column("score").to_pylist()
     assert refused.returncode == 2 and "cannot use the bundle published at" in refused.stderr
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_a_failing_sink_stops_the_run_and_writes_nothing(repo: Path, tmp_path: Path) -> None:
+    # The writer thread's error reaches the caller; the scoring stops; the output is not put in place.
+    model = from_repository(repo, "churn_coupon")
+    work = tmp_path / "job"
+    work.mkdir()
+    seen: list[int] = []
+
+    def flaky(batch: pa.RecordBatch) -> None:
+        seen.append(batch.num_rows)
+        if len(seen) == 3:
+            raise RuntimeError("the profile store went away")
+
+    with pytest.raises(RuntimeError, match="the profile store went away"):
+        score_file(model.twin, DATA / "churn_customers.csv", work / "out.parquet", batch_rows=500, version="v",
+                   sinks=[flaky])
+    assert len(seen) == 3  # nothing handed on after the failure
+    assert list(work.iterdir()) == []

@@ -398,9 +398,9 @@ def score_file(twin: Any, input_path: Path | str, output_path: Path | str | None
     out = AtomicOutput(target, schema, dictionary=schema.names[len(keep):]) if target is not None else None
     consumers = [*([out.write] if out is not None else []), *sinks]
     writer = Writer(consumers)
+    reading = prefetched(opened.batches)
     try:
-        for batch in scored(twin, prefetched(opened.batches), keep, version, schema, str(source), group=group,
-                            seed=seed):
+        for batch in scored(twin, reading, keep, version, schema, str(source), group=group, seed=seed):
             writer.put(batch)
             rows += batch.num_rows
             batches += 1
@@ -413,6 +413,8 @@ def score_file(twin: Any, input_path: Path | str, output_path: Path | str | None
         if out is not None:
             out.abort()
         raise
+    finally:
+        reading.close()  # stops the reader thread now, not when the generator is collected
     return BatchResult(rows, batches, largest, target, tuple(schema.names), version)
 
 
