@@ -317,13 +317,17 @@ def test_metrics_count_requests_and_reloads(live):
         http.post("/v1/models/fraud_risk/score", json={**ORDER, "order_amount": "x"})
         http.post("/v1/models/no_such_model_1/score", json=ORDER)
         http.post("/v1/models/no_such_model_2/score", json=ORDER)
+        http.post("/v1/models/fraud_risk/score", json={"requests": [ORDER, ORDER, ORDER]})
         response = http.get("/metrics")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     text = response.text
-    assert _sample(text, "weights_agent_requests_total", model="fraud_risk", verb="score", code="200") == 1
+    assert _sample(text, "weights_agent_requests_total", model="fraud_risk", verb="score", code="200") == 2
     assert _sample(text, "weights_agent_requests_total", model="fraud_risk", verb="score", code="422") == 1
     assert _sample(text, "weights_agent_requests_total", model="other", verb="score", code="404") == 2
     assert "no_such_model" not in text  # names from URLs never become labels
+    assert _sample(text, "weights_agent_request_duration_seconds_count", verb="score") == 5
+    assert _sample(text, "weights_agent_request_duration_seconds_bucket", verb="score", le="+Inf") == 5
+    assert "weights_agent_batch_size_count 1.0" in text and "weights_agent_batch_size_sum 3.0" in text
     assert "weights_agent_serving 1.0" in text
 
 

@@ -154,9 +154,11 @@ class Agent:
             data = await receive_limited(receive, self.limits, name)
             payload = parse_body(data, self.limits, name)
             if len(data) > self.limits.offload_bytes:
-                body = await run_in_threadpool(self.answer, snap, kind, verb, name, payload)
+                body, batch = await run_in_threadpool(self.answer, snap, kind, verb, name, payload)
             else:
-                body = self.answer(snap, kind, verb, name, payload)
+                body, batch = self.answer(snap, kind, verb, name, payload)
+            if batch is not None:
+                self.metrics.batch.observe(batch)  # here, on the loop's thread (see validator.agent.metrics)
             code = 200
             await _send(send, 200, body, JSON, snap.version)
         except Problem as problem:
@@ -170,8 +172,9 @@ class Agent:
         finally:
             self.metrics.observe(label, verb.name, code, time.perf_counter() - started)
 
-    def answer(self, snap: Snapshot, kind: Kind, verb: Verb, name: str, payload: Any) -> bytes:
-        """The response body for one request or a batch, all from ``snap``."""
+    def answer(self, snap: Snapshot, kind: Kind, verb: Verb, name: str, payload: Any) -> tuple[bytes, int | None]:
+        """The response body for one request or a batch, all from ``snap``, and the batch's length (None for
+        one request). Runs on the loop or in a worker thread: it touches nothing shared."""
         if not isinstance(payload, dict):
             raise Problem("bad-shape", f"the body must be a JSON object (one request, or {{\"requests\": [...]}} "
                           f"for a batch), got {shown(payload)}", model=name)
@@ -183,10 +186,9 @@ class Agent:
             if len(requests) > self.limits.max_batch:
                 raise Problem("batch-too-long", f"the batch holds {len(requests):,} requests, over the limit of "
                               f"{self.limits.max_batch:,}; split it", model=name, input="requests")
-            self.metrics.batch.observe(len(requests))
             results = [self.one(snap, kind, verb, name, item, index) for index, item in enumerate(requests)]
-            return _dumps({"model": name, "version": snap.version, "results": results})
-        return _dumps(self.one(snap, kind, verb, name, payload, None))
+            return _dumps({"model": name, "version": snap.version, "results": results}), len(requests)
+        return _dumps(self.one(snap, kind, verb, name, payload, None)), None
 
     def one(self, snap: Snapshot, kind: Kind, verb: Verb, name: str, request: Any, index: int | None) -> Any:
         where = f"requests[{index}]" if index is not None else "the request"

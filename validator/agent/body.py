@@ -76,7 +76,7 @@ async def receive_limited(receive: Receive, limits: AgentLimits, model: str) -> 
 
 def parse_body(data: bytes, limits: AgentLimits, model: str) -> Any:
     """The JSON value of a body, or the problem that says what is wrong with it."""
-    if not data.strip():
+    if not data or data.isspace():
         raise Problem("not-json", "the body is empty; send a JSON object", model=model)
     try:
         text = data.decode("utf-8")
