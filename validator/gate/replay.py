@@ -1,6 +1,7 @@
 """Replay: run a model's sample data through the base and the head version and measure what changes.
 
-The model declares its data under ``replay:`` (Parquet or CSV, paths relative to the repository root). The
+The model declares its data under ``replay:`` (Parquet or CSV, paths relative to the repository root, or a
+DuckDB query over such files, run in the sandbox of ``validator.data.sql``). The
 data is read from the WORK TREE, not per revision: sample data describes the population the model serves,
 not a version of the model, so both versions are replayed on the same rows — which is what makes the
 comparison a comparison. (To replay other data, change the file; the change shows up in the next check.)
