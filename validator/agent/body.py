@@ -28,7 +28,7 @@ _JSON_TYPES = ("application/json",)
 def check_media_type(content_type: str | None, model: str) -> None:
     """JSON bodies only: ``application/json`` or any ``application/*+json`` (parameters such as charset ignored);
     a request without a Content-Type is taken as JSON, as curl and most HTTP libraries send one anyway."""
-    if not content_type:
+    if not content_type or content_type == "application/json":
         return
     media = content_type.split(";", 1)[0].strip().lower()
     if media in _JSON_TYPES or (media.startswith("application/") and media.endswith("+json")):
