@@ -1,6 +1,6 @@
 """Benchmark: ``weights agent`` answering single fraud_risk scores vs a bare endpoint of the same ASGI stack.
 
-    .venv/bin/python bench/bench_agent.py [--requests 3000] [--connections 4] [--repeat 7]
+    .venv/bin/python bench/bench_agent.py [--requests 2000] [--connections 4] [--repeat 15]
 
 Two server processes run side by side on 127.0.0.1: the real ``weights agent`` (polling a signed repository
 served in this process, contract-checked, metrics on) and a bare Starlette app on the same uvicorn settings
@@ -155,9 +155,9 @@ class Load:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--serve-bare", metavar="BODY_FILE")
     args = parser.parse_args()
     if args.serve_bare:
