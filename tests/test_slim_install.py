@@ -1,15 +1,19 @@
-"""``pip install weights`` (no extra) is what an app needs, and all it gets.
+"""``pip install weights`` (no extra) is what an app needs, and all it gets; each extra is enough for its job.
 
 One fresh venv per test session, the project installed into it non-editable from a copy of its source, as an
 app's build would (pip may fetch the base dependencies and the build backend from the package index). Then:
-none of the gate's dependencies is installed, an app script in that venv polls a repository that the project's
-own ``weights publish`` signed and answers with every model exactly as the full install does, and the
-``weights`` command there says which extra to install (exit 2) instead of a traceback.
+none of the extras' distributions is installed; an app script in that venv polls a repository that the
+project's own ``weights publish`` signed and answers with every model exactly as the full install does; the
+app's own pytest run loads the golden-case plugin without the gate; and the ``weights`` command there says
+which extra to install (exit 2) instead of a traceback. The ``[gate]`` and ``[agent]`` extras, as the installed
+metadata declares them, are installed into ``--target`` folders beside the venv (so it stays the base install)
+and run ``weights check --all`` / ``weights test`` and ``weights agent`` without the other extras.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -112,9 +116,9 @@ def test_the_base_install_has_none_of_the_extras(slim_venv: Path) -> None:
     listed = _in_venv([str(_venv_python(slim_venv)), "-m", "pip", "list", "--format", "json",
                        "--disable-pip-version-check"], slim_venv)
     assert listed.returncode == 0, listed.stderr
-    names = {entry["name"].lower().replace("_", "-") for entry in json.loads(listed.stdout)}
+    names = {_normal(entry["name"]) for entry in json.loads(listed.stdout)}
     assert {"weights", "tuf", "pyyaml", "urllib3", "cryptography"} <= names
-    assert sorted(names & {n.lower() for n in NOT_IN_BASE}) == []
+    assert sorted(names & {_normal(n) for n in NOT_IN_BASE}) == []
 
 
 def test_an_app_on_the_base_install_answers_like_the_full_install(slim_venv: Path, published: dict[str, Path],
@@ -163,15 +167,10 @@ def test_the_agent_extra_serves_without_the_gate(slim_venv: Path, published: dic
 
     python = _venv_python(slim_venv)
     target = tmp_path / "agent-extra"
-    declared = _in_venv([str(python), "-c", "import json; from importlib.metadata import requires; "
-                         "print(json.dumps(requires('weights')))"], tmp_path)
-    assert declared.returncode == 0, declared.stderr
-    agent_extra = [r.split(";")[0].strip() for r in json.loads(declared.stdout) if "extra == \"agent\"" in r]
-    assert agent_extra, declared.stdout
-    _pip_install(python, tmp_path, *agent_extra, target=target)
-    names = {p.name.split("-")[0].lower().replace("_", "-") for p in target.glob("*.dist-info")}
+    _pip_install(python, tmp_path, *_extra_requirements(python, "agent", tmp_path), target=target)
+    names = _installed_names(target)
     assert {"starlette", "uvicorn", "click", "prometheus-client"} <= names
-    gate = {n.lower() for n in NOT_IN_BASE} - {"starlette", "uvicorn", "click", "prometheus-client"}
+    gate = {_normal(n) for n in NOT_IN_BASE} - {"starlette", "uvicorn", "click", "prometheus-client"}
     assert sorted(names & gate) == []
     contract = published["repo"] / "config" / "contracts" / "checkout.yaml"
     with served(published["site"]) as server:
@@ -188,6 +187,46 @@ def test_the_agent_extra_serves_without_the_gate(slim_venv: Path, published: dic
             code, err = stop(agent)
     assert answer["decision"] == "decline", answer
     assert code == 0 and "Traceback" not in err, err
+
+
+def _extra_requirements(python: Path, extra: str, cwd: Path) -> list[str]:
+    """What the installed distribution declares for ``extra`` (its metadata, not pyproject.toml's text)."""
+    declared = _in_venv([str(python), "-c", "import json; from importlib.metadata import requires; "
+                         "print(json.dumps(requires('weights')))"], cwd)
+    assert declared.returncode == 0, declared.stderr
+    marker = f'extra == "{extra}"'
+    found = [r.split(";")[0].strip() for r in json.loads(declared.stdout) if marker in r]
+    assert found, declared.stdout
+    return found
+
+
+def _normal(name: str) -> str:
+    """A distribution name as PEP 503 compares them (ruamel.yaml, ruamel_yaml and Ruamel-YAML are one)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _installed_names(target: Path) -> set[str]:
+    """The distributions installed into a ``--target`` folder (``<name>-<version>.dist-info``)."""
+    return {_normal(p.name.split("-")[0]) for p in target.glob("*.dist-info")}
+
+
+def test_the_gate_extra_runs_the_gate_without_the_other_extras(slim_venv: Path, tmp_path: Path) -> None:
+    """``pip install 'weights[gate]'`` is the analysts' CLI: ``weights check --all`` (validate, golden cases,
+    replay of the sample data, the table kind's CSV) and ``weights test`` pass without pandas, scikit-learn,
+    pyspark, redis or the agent's stack."""
+    python = _venv_python(slim_venv)
+    target = tmp_path / "gate-extra"
+    _pip_install(python, tmp_path, *_extra_requirements(python, "gate", tmp_path), target=target)
+    others = {"pandas", "scikit-learn", "pyspark", "redis", "starlette", "uvicorn", "prometheus-client"}
+    assert {"numpy", "pyarrow", "click", "jsonschema", "duckdb", "ruamel-yaml"} <= _installed_names(target)
+    assert sorted(_installed_names(target) & others) == []
+    repo = make_repo(tmp_path / "repo")
+    for folder in ("golden", "data"):
+        shutil.copytree(PROJECT / "tests" / folder, repo / "tests" / folder, ignore=shutil.ignore_patterns("*.py"))
+    commit_all(repo, "golden cases and sample data")
+    for args in (["check", "--all", "--format", "json"], ["test"]):
+        done = _in_venv([str(python), "-m", "validator", *args], repo, path=target)
+        assert done.returncode == 0, f"weights {' '.join(args)}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
 
 
 def _post_when_ready(url: str, body: Any) -> dict[str, Any]:
