@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                       warmup=0, baseline=("replay's twin as metrics.measure runs it", lambda: replay_scoring(False)),
                       candidate=("weights score: score_file -> Parquet", batch_scoring))
         bench.params["output_parquet_bytes"] = (root / "scores.parquet").stat().st_size
-    bench.notes["writer"] = "a writer thread overlaps the Parquet encoding with scoring (queue of 2 batches)"
+    bench.notes["writer"] = "a writer thread encodes Parquet while the next batch is scored (queue of 2 batches)"
     if set(counted) != {args.rows} or set(written) != {args.rows}:
         print(f"MISMATCH: rows {sorted(set(counted))} (replay) vs {sorted(set(written))} (batch)", file=sys.stderr)
         return 1

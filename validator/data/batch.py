@@ -204,7 +204,10 @@ class AtomicOutput:
             import pyarrow.parquet as pq
 
             encode: bool | list[str] = True if dictionary is None else _dictionary_paths(self.schema, dictionary)
-            self._writer = pq.ParquetWriter(self._stream, self.schema, use_dictionary=encode)
+            # Min/max statistics for the flat columns (what lets a reader skip row groups: scores, ids,
+            # decisions), none for nested ones: the reason codes' cost a third of the write and help no filter.
+            flat = [f.name for f in self.schema if not pa.types.is_nested(f.type)]
+            self._writer = pq.ParquetWriter(self._stream, self.schema, use_dictionary=encode, write_statistics=flat)
         else:
             import pyarrow.csv as pacsv
 
@@ -398,9 +401,8 @@ def score_file(twin: Any, input_path: Path | str, output_path: Path | str | None
     out = AtomicOutput(target, schema, dictionary=schema.names[len(keep):]) if target is not None else None
     consumers = [*([out.write] if out is not None else []), *sinks]
     writer = Writer(consumers)
-    reading = prefetched(opened.batches)
     try:
-        for batch in scored(twin, reading, keep, version, schema, str(source), group=group, seed=seed):
+        for batch in scored(twin, opened.batches, keep, version, schema, str(source), group=group, seed=seed):
             writer.put(batch)
             rows += batch.num_rows
             batches += 1
@@ -413,62 +415,15 @@ def score_file(twin: Any, input_path: Path | str, output_path: Path | str | None
         if out is not None:
             out.abort()
         raise
-    finally:
-        reading.close()  # stops the reader thread now, not when the generator is collected
     return BatchResult(rows, batches, largest, target, tuple(schema.names), version)
-
-
-def prefetched(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
-    """The same batches, read ahead by a thread: Arrow decodes (Parquet pages, CSV blocks) outside the GIL, so
-    the next batch is read while this one is scored. At most ``depth`` batches wait (bounded memory); an error
-    of the reader is raised here, in order, after the batches read before it."""
-    import queue
-    import threading
-
-    channel: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    end = object()
-
-    def read() -> None:
-        try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        channel.put((batch, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            channel.put((end, None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, raised there
-            channel.put((end, exc))
-
-    thread = threading.Thread(target=read, name="weights-score-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, error = channel.get()
-            if item is end:
-                if error is not None:
-                    raise error
-                return
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # let a reader blocked on a full queue see the stop
-            try:
-                channel.get_nowait()
-            except queue.Empty:
-                thread.join(0.05)
 
 
 class Writer:
     """Hands scored batches to the consumers (the output file, Redis) in a thread of its own.
 
-    Why a thread: encoding and compressing Parquet (or a Redis round trip) and scoring the next batch both run
-    mostly outside the GIL (Arrow's C++, numpy), so overlapping them takes the write off the critical path on a
-    machine with a second core. The queue holds at most ``DEPTH`` batches, so memory stays bounded: the
+    Why a thread: a Redis round trip, or encoding and compressing Parquet, runs outside the GIL (network wait,
+    Arrow's C++), so the next batch is scored meanwhile. (Reading needs no thread of its own: Arrow's Parquet
+    and CSV readers already decode on their own threads; a read-ahead thread measured slower.) The queue holds at most ``DEPTH`` batches, so memory stays bounded: the
     scorer waits when the writer falls behind. The first consumer error stops the writing and is raised in
     the scoring thread at its next ``put`` or at ``close``; batches after it are drained unwritten.
     """
