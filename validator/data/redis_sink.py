@@ -68,10 +68,11 @@ class RedisWritten:
 
 def connect(url: str) -> Any:
     """A redis-py client for ``url``, checked with a PING so a wrong host fails before any row is scored."""
-    try:
-        import redis
-    except ImportError:
-        raise RedisSinkError("writing to Redis needs the redis client: pip install 'weights[redis]'") from None
+    from validator.extras import require
+
+    require("redis", "redis", feature="weights score --to redis://")  # MissingExtra names the extra: exit 2
+    import redis
+
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=60)
         client.ping()

@@ -97,6 +97,9 @@ def _partition() -> int:
 def spark_schema(model: LoadedModel, input_schema: Any, keep: Sequence[str] = ()) -> Any:
     """The Spark ``StructType`` of the scores: the kept columns as ``input_schema`` (the DataFrame's) types
     them, the model's results, ``version``. Pass it to ``mapInArrow`` (``.simpleString()`` gives DDL)."""
+    from validator.extras import require
+
+    require("spark", "pyspark", feature="validator.data.spark")
     from pyspark.sql.pandas.types import from_arrow_schema
     from pyspark.sql.types import StructType
 
