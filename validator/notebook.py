@@ -40,7 +40,7 @@ class NotebookError(ValueError):
 
 def _pandas() -> Any:
     """pandas, imported when a frame is one (an Arrow caller never needs it); it ships no type information."""
-    import pandas  # type: ignore[import-untyped]
+    import pandas
 
     return pandas
 
