@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from validator.agent.problems import Problem
+from validator.kinds.contract import SEGMENT_IDS_OUTPUT
 from validator.kinds.inputs import REQUEST_LIMITS
 
 Schema = dict[str, Any]
@@ -117,7 +118,7 @@ VERBS: dict[str, Verb] = {v.name: v for v in (
     Verb("assign", "Assign one request (or a batch) to the nearest segment and its variant.",
          _as_is, lambda inputs: inputs,
          lambda inputs, out: _result({
-             "segment": _enum(out.get("segments")), "variant": _enum(out.get("variants")),
+             "segment": _enum(out.get(SEGMENT_IDS_OUTPUT)), "variant": _enum(out.get("variants")),
              "distance": {"type": "number"}, "fallback": {"type": "boolean"}},
              ["segment", "variant", "distance", "fallback"])),
     Verb("lookup", "Look up the row of a keyed table for one request (or a batch).",

@@ -34,6 +34,11 @@ class InputDecl:
         return self.type == model_type
 
 
+# The contract's output field that lists the segment ids an app accepts (the segments kind's outputs). Named here,
+# beside the contract, so readers of a contract outside kinds/ (the agent's OpenAPI document) need no kind's name.
+SEGMENT_IDS_OUTPUT = "segments"
+
+
 @dataclass(frozen=True)
 class Contract:
     name: str

@@ -11,8 +11,8 @@ from validator.data.export.common import (
     ExportValidationFailed,
     InputMappingError,
 )
-from validator.data.export.scorecard import bin_indices, export_scorecard
-from validator.data.export.segments import export_segments
+from validator.kinds.scorecard.export import bin_indices, export_scorecard
+from validator.kinds.segments.export import export_segments
 
 __all__ = [
     "CannotExpress", "ExportError", "ExportResult", "ExportValidationFailed", "InputMappingError", "bin_indices",

@@ -27,6 +27,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from validator.data.export.common import (
+    ALLOWED,
     CannotExpress,
     Column,
     ExportError,
@@ -47,6 +48,8 @@ from validator.data.export.common import (
 )
 
 KIND = "segments"
+ALLOWED[KIND] = ("a segments export reads StandardScaler, FunctionTransformer(np.log1p or np.sqrt), "
+                 "'passthrough'/'drop' in a Pipeline or ColumnTransformer, then KMeans")
 NUMERIC = ("number", "integer")
 
 

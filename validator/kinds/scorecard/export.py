@@ -31,6 +31,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from validator.data.export.common import (
+    ALLOWED,
     CannotExpress,
     Column,
     ExportError,
@@ -52,6 +53,8 @@ from validator.data.export.common import (
 )
 
 KIND = "scorecard"
+ALLOWED[KIND] = ("a scorecard export reads OneHotEncoder, KBinsDiscretizer, FunctionTransformer(np.log1p or "
+                 "np.sqrt), 'passthrough'/'drop' in a Pipeline or ColumnTransformer, then LogisticRegression")
 
 
 def bin_indices(values: Any, edges: Sequence[float]) -> np.ndarray:
