@@ -28,6 +28,7 @@ def _register() -> None:
         explain_commands,
         model_commands,
         publish_commands,
+        rollout_commands,
         scaffold_commands,
         score_commands,
     )

@@ -174,10 +174,29 @@ class Repository:
         self.max_bundle_bytes = max_bundle_bytes
         self.config = config or UpdaterConfig(app_user_agent=USER_AGENT)
         self._updater: Updater | None = None
+        self._last: Target | None = None
 
     # --- the network side -----------------------------------------------------------------------------
 
     def check(self) -> Target:
+        """The channel's target now: from the last full refresh when the server says nothing changed, else refreshed.
+
+        Two steps so that each stays one concern: ``_unchanged`` answers an idle poll cheaply (a conditional
+        request for ``timestamp.json``) with what the last full refresh returned; ``_refresh`` is the full TUF
+        walk. ``self._last`` is what ``_refresh`` last returned.
+        """
+        unchanged = self._unchanged()
+        if unchanged is not None:
+            return unchanged
+        result = self._refresh()
+        self._last = result
+        return result
+
+    def _unchanged(self) -> Target | None:
+        """The last refresh's result when the repository has not changed since; None means refresh."""
+        return None
+
+    def _refresh(self) -> Target:
         """Refresh the metadata (root → timestamp → snapshot → targets) and return the channel's target."""
         updater = Updater(str(self.metadata_dir), self.metadata_url, str(self.downloads_dir), self.targets_url,
                           fetcher=self.fetcher, config=self.config, bootstrap=self.root)
