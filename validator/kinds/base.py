@@ -21,6 +21,13 @@ holds every registered kind to this list):
                    ``schema_parts.model_schema(..., guardrails=GUARDRAILS, replay={...})``
 ``guardrails.py``  ``GUARDRAILS``: tuple of ``GuardrailSpec`` (names, bounds, texts and built-in defaults; no
                    numpy). ``share_change(default)`` is the ``max_share_change`` every categorical kind shares
+``shadow.py``      what a shadowing app (``WeightsClient(shadow=...)``) counts; runtime side, loaded lazily through
+                   ``Kind.room("shadow")``, no numpy, no gate: ``CHANGE`` (the word for an outcome change:
+                   "decision", "segment", "rank", "value"; None: the kind is not compared, e.g. random draws),
+                   ``PREDICTED_BY`` (the ``metrics.py`` output key whose value is the share of replayed requests
+                   the same comparison counts as changed; None with ``CHANGE``) and
+                   ``compare(live_result, candidate_result)`` -> (outcome changed, abs difference of the main
+                   value or None) on two results of the scalar evaluator for one request
 ``vectorized.py``  ``compile_vectorized(data, contract)`` -> the numpy twin of the evaluator
 ``rules.py``       ``RULES``: tuple of ``validator.gate.rules.Rule`` (ids ``<kind>.<rule>``)
 ``metrics.py``     ``UNIT`` (what a replayed row is, for summary lines: "rows", "customers"), ``READS_DATA``
