@@ -102,6 +102,7 @@ class RankingMetrics:
         self.ndcg_sum = {"base": 0.0, "head": 0.0}
         self.ndcg_n = {"base": 0, "head": 0}
         self.top_moves = 0  # items that enter or leave a query's top k
+        self.reordered = 0  # compared queries whose order of items changes (what a shadowing app counts)
 
     def add_group(self, base_ranks: np.ndarray | None, head_ranks: np.ndarray | None,
                   relevance: np.ndarray | None) -> None:
@@ -129,6 +130,7 @@ class RankingMetrics:
             self.overlap_sum += float(np.count_nonzero(in_base & in_head)) / k
             self.top_moves += int(np.count_nonzero(in_head & ~in_base))
             self.tau_sum += kendall_tau(base_ranks.astype(np.float64), head_ranks.astype(np.float64))
+            self.reordered += int(not np.array_equal(base_ranks, head_ranks))
             self.compared += 1
 
     def result(self) -> Measured:
@@ -149,10 +151,16 @@ class RankingMetrics:
             m["topk_overlap"] = overlap
             m["kendall_tau"] = tau
             m["topk_entries"] = float(self.top_moves)
+            # The share of queries whose whole order changes: the rate a shadowing app measures on live traffic
+            # (kinds/ranking/shadow.py), so the fleet's figure is read against this prediction.
+            m["order_change_rate"] = self.reordered / self.compared
+            m["queries_compared"] = float(self.compared)
             out.guard_values["min_topk_overlap"] = (overlap, f"k={self.k}")
             out.summary.append(f"top-{self.k} overlap {pct(overlap)} on average over {self.compared} queries; "
                                f"{self.top_moves} items enter a top {self.k}")
             out.summary.append(f"Kendall tau between the orders {tau:.4f}")
+            out.summary.append(f"{pct(self.reordered / self.compared)} of queries change order "
+                               f"({self.reordered} of {self.compared})")
         values = {}
         for version in ("base", "head"):
             if self.ndcg_n[version]:

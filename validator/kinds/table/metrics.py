@@ -66,6 +66,10 @@ class TrafficCounts:
         self.outcomes = {"base": np.zeros(3, np.int64), "head": np.zeros(3, np.int64)}
         self.both = 0
         self.moved = 0
+        # Requests both versions answered, and those of them whose answer changes: what a shadowing app counts
+        # (it compares only answers; a refusal on either side is an error, not a change).
+        self.answered = 0
+        self.answers_changed = 0
 
     def add(self, base: Any | None, head: Any | None) -> None:
         either = base if base is not None else head
@@ -82,6 +86,9 @@ class TrafficCounts:
         differs = base.found != head.found
         for column in set(base.values) & set(head.values):
             differs |= ~_same(base.values[column], head.values[column])
+        answered = ~(base.rejected | head.rejected)
+        self.answered += int(answered.sum())
+        self.answers_changed += int((differs & answered).sum())
         differs |= (base.rejected != head.rejected)
         self.both += n
         self.moved += int(differs.sum())
@@ -111,10 +118,13 @@ def measure(job: ReplayJob) -> Measured:
     if vb is not None and vh is not None:
         added, removed, changed, largest, where = row_changes(vb, vh)
         traffic = counts.moved / counts.both if counts.both else 0.0
+        # The shadow's prediction (kinds/table/shadow.py): like traffic_changed_share, over answered requests only.
+        answers = counts.answers_changed / counts.answered if counts.answered else 0.0
         missing = {v: float(share[v][1] + share[v][2]) for v in share}
         m.update({"rows_added": float(added), "rows_removed": float(removed), "rows_changed": float(changed),
                   "largest_relative_change": largest if math.isfinite(largest) else 1e308,
-                  "traffic_changed_share": traffic, "missing_share_change": missing["head"] - missing["base"]})
+                  "traffic_changed_share": traffic, "missing_share_change": missing["head"] - missing["base"],
+                  "value_change_rate": answers, "requests_answered": float(counts.answered)})
         out.summary.append(f"{pct(traffic)} of {UNIT} get different values ({counts.moved:,} of {counts.both:,})")
         out.summary.append(f"table rows {vb.count:,} -> {vh.count:,}: {added:,} added, {removed:,} removed, "
                            f"{changed:,} changed")
