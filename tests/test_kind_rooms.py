@@ -20,7 +20,9 @@ from validator.kinds.base import GuardrailSpec, Kind
 
 PROJECT = Path(__file__).resolve().parents[1]
 ROOMS = ("evaluator", "schema", "guardrails", "vectorized", "rules", "metrics", "golden", "scaffold", "analysis",
-         "frame")
+         "frame", "shadow")
+# The words a shadow room may use for an outcome change (interface 4 of issue 12; the fleet view prints them).
+SHADOW_CHANGES = ("decision", "segment", "rank", "value")
 SEED_KINDS = ("scorecard", "ranking", "bandit", "segments")
 
 
@@ -86,6 +88,30 @@ def test_gate_rooms(name: str) -> None:
     frame = kind.room("frame")
     assert callable(frame.fields) and callable(frame.score)
     assert frame.GROUP_KEY is None or isinstance(frame.GROUP_KEY, str)
+
+
+@pytest.mark.parametrize("name", list(KINDS))
+def test_shadow_room(name: str) -> None:
+    """CHANGE and PREDICTED_BY are both set or both None, and the prediction is a metric the replay writes."""
+    shadow = KINDS[name].room("shadow")
+    assert shadow.CHANGE is None or shadow.CHANGE in SHADOW_CHANGES
+    assert (shadow.CHANGE is None) == (shadow.PREDICTED_BY is None)
+    assert list(inspect.signature(shadow.compare).parameters) == ["live_result", "candidate_result"]
+    if shadow.PREDICTED_BY is not None:
+        metrics_source = inspect.getsource(KINDS[name].room("metrics"))
+        assert f'"{shadow.PREDICTED_BY}"' in metrics_source, f"{name}'s metrics.py writes no {shadow.PREDICTED_BY}"
+
+
+def test_shadow_rooms_load_no_numpy_and_no_gate() -> None:
+    """The shadow worker runs in apps: its rooms stay on the runtime side like the evaluators."""
+    script = ("import json, sys\n"
+              f"for name in {list(KINDS)!r}:\n"
+              "    __import__(f'validator.kinds.{name}.shadow')\n"
+              "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'pyarrow') "
+              "or m.startswith('validator.gate'))))")
+    out = subprocess.run([sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, timeout=60,
+                         check=True)
+    assert json.loads(out.stdout) == [], out.stderr
 
 
 def test_importing_the_kinds_loads_no_gate_room() -> None:
