@@ -4,13 +4,13 @@ passes; the checkout is never touched."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import analyst_repo, git, run_weights
+from cli_helpers import edit as shared_edit
 
 from validator.gate.check import resolve_base, run_check
 from validator.gate.sources import SourceError
@@ -19,40 +19,18 @@ PROJECT = Path(__file__).resolve().parents[1]
 MODEL = "weights/fraud_risk.yaml"
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
 def weights(cwd: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY")}
-    full_env.update({"NO_COLOR": "1", "COLUMNS": "200"})
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "validator", *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=120)
+    return run_weights(cwd, *args, env=env, timeout=120)
 
 
 @pytest.fixture
 def weights_repo(tmp_path: Path) -> Path:
     """This project's weights, contracts, sample data and golden cases, committed on main, on a branch."""
-    root = tmp_path / "weights-repo"
-    root.mkdir()
-    for folder in ("config", "weights", "tests/data", "tests/golden"):
-        shutil.copytree(PROJECT / folder, root / folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "analyst@example.com")
-    git(root, "config", "user.name", "Ana Lyst")
-    git(root, "config", "commit.gpgsign", "false")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "weights as they are on main")
-    git(root, "checkout", "-q", "-b", "analyst/fraud-change")
-    return root
+    return analyst_repo(tmp_path / "weights-repo", branch="analyst/fraud-change")
 
 
 def edit(root: Path, old: str, new: str, path: str = MODEL) -> None:
-    file = root / path
-    text = file.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} should occur once in {path}"
-    file.write_text(text.replace(old, new), encoding="utf-8")
+    shared_edit(root, old, new, path)
 
 
 def commit(root: Path, message: str) -> None:

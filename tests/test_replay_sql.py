@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,6 +13,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from cli_helpers import analyst_repo, run_weights
+from cli_helpers import edit as shared_edit
 
 from validator.data.datasets import DatasetError, Query, Wanted, read_batches
 from validator.gate.check import run_check
@@ -26,39 +25,18 @@ FILE_DATASET = "  dataset: tests/data/fraud_orders.parquet\n"
 NEW_ACCOUNT_WEIGHT = "    weight: 1.5                      # +1.5 for an account created today"
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
 def weights(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY")}
-    env.update({"NO_COLOR": "1", "COLUMNS": "250"})
-    return subprocess.run([sys.executable, "-m", "validator", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return run_weights(cwd, *args, columns=250)
 
 
 @pytest.fixture
 def weights_repo(tmp_path: Path) -> Path:
     """This project's weights, contracts, sample data and golden cases committed on main, on a branch."""
-    root = tmp_path / "weights-repo"
-    root.mkdir()
-    for folder in ("config", "weights", "tests/data", "tests/golden"):
-        shutil.copytree(PROJECT / folder, root / folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "analyst@example.com")
-    git(root, "config", "user.name", "Ana Lyst")
-    git(root, "config", "commit.gpgsign", "false")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "weights as they are on main")
-    git(root, "checkout", "-q", "-b", "analyst/sql-replay")
-    return root
+    return analyst_repo(tmp_path / "weights-repo", branch="analyst/sql-replay")
 
 
 def edit(root: Path, old: str, new: str, path: str = MODEL) -> None:
-    file = root / path
-    text = file.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} should occur once in {path}"
-    file.write_text(text.replace(old, new), encoding="utf-8")
+    shared_edit(root, old, new, path)
 
 
 def use_query(root: Path, sql: str) -> None:

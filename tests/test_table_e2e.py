@@ -4,13 +4,11 @@ then a WeightsClient reading the published bundle over HTTP on 127.0.0.1 and loo
 """
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import analyst_repo, git, run_weights
 from publish_helpers import served
 
 from validator.runtime import WeightsClient
@@ -19,32 +17,13 @@ PROJECT = Path(__file__).resolve().parents[1]
 CSV = "weights/category_boost.csv"
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
 def weights(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY")}
-    env.update({"NO_COLOR": "1", "COLUMNS": "200"})
-    return subprocess.run([sys.executable, "-m", "validator", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return run_weights(cwd, *args)
 
 
 @pytest.fixture
 def table_repo(tmp_path: Path) -> Path:
-    root = tmp_path / "weights-repo"
-    root.mkdir()
-    for folder in ("config", "weights", "tests/data", "tests/golden"):
-        shutil.copytree(PROJECT / folder, root / folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-    (root / ".gitignore").write_text("/.weights/\n")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "analyst@example.com")
-    git(root, "config", "user.name", "Ana Lyst")
-    git(root, "config", "commit.gpgsign", "false")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "weights as they are on main")
-    git(root, "checkout", "-q", "-b", "analytics/boosts")
-    return root
+    return analyst_repo(tmp_path / "weights-repo", branch="analytics/boosts", ignore_published=True)
 
 
 def rewrite_boosts(root: Path, factor: float, every: int) -> None:

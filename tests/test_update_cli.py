@@ -5,27 +5,19 @@ dry run leaves the file alone."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import git, run_weights
 from update_helpers import EVENTS, MODEL, make_repo, posterior_lines, write_events
 
 NEW = {"hero_spring_sale": (530, 11470), "hero_free_shipping": (610, 11390),
        "hero_new_arrivals": (300, 9700), "hero_loyalty_points": (250, 5750)}
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
 def weights(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY")}
-    env.update({"NO_COLOR": "1", "COLUMNS": "200"})
-    return subprocess.run([sys.executable, "-m", "validator", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return run_weights(cwd, *args, timeout=120)
 
 
 @pytest.fixture
