@@ -32,7 +32,7 @@ from __future__ import annotations
 import difflib
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Union
 
@@ -57,7 +57,7 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 }
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
-  | (?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<number>(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)(?:[eE][+-]?[0-9](?:_?[0-9])*)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op><=|>=|==|!=|<|>)
   | (?P<paren>[()])
@@ -67,7 +67,14 @@ _KEYWORDS = frozenset({"and", "or", "not"})
 
 
 class GuardError(ValueError):
-    """The guard expression is not valid: says where (column, 1-based) and which names exist."""
+    """The guard expression is not valid: says where (``column``, 1-based) and which names exist."""
+
+    def __init__(self, column: int | None, problem: str) -> None:
+        self.column = column
+        self.problem = problem
+        where = "" if column is None else f"column {column}: "
+        super().__init__(f"{where}{problem} (variables: {ALLOWED}; operators: < <= > >= == !=, and, or, not, "
+                         "parentheses)")
 
 
 @dataclass(frozen=True)
@@ -133,8 +140,8 @@ class _Token:
     column: int
 
 
-def _tokens(text: str) -> list[_Token]:
-    found: list[_Token] = []
+def _tokens(text: str) -> Iterator[_Token]:
+    """Tokens on demand, so the first problem in reading order is the one reported."""
     at = 0
     while at < len(text):
         match = _TOKEN.match(text, at)
@@ -142,33 +149,34 @@ def _tokens(text: str) -> list[_Token]:
             char = text[at]
             hint = " (did you mean '=='?)" if char == "=" else \
                 " (write and, or, not)" if char in "&|!" else ""
-            raise GuardError(f"column {at + 1}: unexpected {char!r}{hint}; a guard compares {ALLOWED} with "
-                             "numbers, joined by and, or, not and parentheses")
+            raise GuardError(at + 1, f"unexpected {char!r}{hint}")
         kind = match.lastgroup or ""
         if kind != "space":
             word = match.group()
-            found.append(_Token("keyword" if kind == "name" and word in _KEYWORDS else kind, word, at + 1))
+            yield _Token("keyword" if kind == "name" and word in _KEYWORDS else kind, word, at + 1)
         at = match.end()
-    found.append(_Token("end", "", len(text) + 1))
-    return found
+    yield _Token("end", "", len(text) + 1)
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.tokens = _tokens(text)
+        self._source = _tokens(text)
+        self.tokens: list[_Token] = []
         self.at = 0
 
     def peek(self) -> _Token:
+        while len(self.tokens) <= self.at:
+            self.tokens.append(next(self._source, None) or self.tokens[-1])
         return self.tokens[self.at]
 
     def take(self) -> _Token:
-        token = self.tokens[self.at]
+        token = self.peek()
         self.at += 1
         return token
 
     def fail(self, token: _Token, expected: str) -> GuardError:
         got = "the end" if token.kind == "end" else repr(token.text)
-        return GuardError(f"column {token.column}: expected {expected}, found {got}")
+        return GuardError(token.column, f"expected {expected}, found {got}")
 
     def expr(self, depth: int = 0) -> Node:
         values = [self.conj(depth)]
@@ -191,7 +199,7 @@ class _Parser:
             return Not(self.neg(depth + 1)) if depth < MAX_DEPTH else self._too_deep(token)
         if token.text == "(":
             if depth >= MAX_DEPTH:
-                raise GuardError(f"column {token.column}: parentheses nest deeper than {MAX_DEPTH}")
+                raise GuardError(token.column, f"parentheses nest deeper than {MAX_DEPTH}")
             self.take()
             inner = self.expr(depth + 1)
             close = self.take()
@@ -201,7 +209,7 @@ class _Parser:
         return self.comparison()
 
     def _too_deep(self, token: _Token) -> Node:
-        raise GuardError(f"column {token.column}: 'not' and parentheses nest deeper than {MAX_DEPTH}")
+        raise GuardError(token.column, f"'not' and parentheses nest deeper than {MAX_DEPTH}")
 
     def comparison(self) -> Compare:
         operands = [self.operand()]
@@ -229,19 +237,17 @@ class _Parser:
             if token.text not in VARIABLES:
                 close = difflib.get_close_matches(token.text, VARIABLES, n=1)
                 hint = f" (did you mean {close[0]}?)" if close else ""
-                raise GuardError(f"column {token.column}: {token.text!r} is not a guard variable{hint}; "
-                                 f"the variables are {ALLOWED}")
+                raise GuardError(token.column, f"{token.text!r} is not a guard variable{hint}")
             return Var(token.text, token.column)
-        raise self.fail(token, f"a variable ({ALLOWED}) or a number")
+        raise self.fail(token, "a variable or a number")
 
 
 def parse_guard(text: str) -> Guard:
     """Parse a guard expression; a ``GuardError`` names the column (1-based) and what was expected there."""
     if len(text) > MAX_LENGTH:
-        raise GuardError(f"the guard is {len(text)} characters long; at most {MAX_LENGTH}")
+        raise GuardError(None, f"the guard is {len(text)} characters long; at most {MAX_LENGTH}")
     if not text.strip():
-        raise GuardError(f"the guard is empty: write e.g. 'flip_rate <= 0.02 and clients >= 10' "
-                         f"(variables: {ALLOWED})")
+        raise GuardError(None, "the guard is empty: write e.g. 'flip_rate <= 0.02 and clients >= 10'")
     parser = _Parser(text)
     tree = parser.expr()
     end = parser.peek()
