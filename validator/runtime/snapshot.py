@@ -60,8 +60,8 @@ _SPLIT = frozenset({"models", "contracts"})
 class Snapshot:
     """One bundle, verified and compiled: what every request reads through a single reference.
 
-    ``version`` is the TUF targets version that attested this bundle when it was loaded (the number
-    ``weights publish`` prints); ``sha256`` identifies its bytes. Evaluators are shared by all threads; the
+    ``version`` is ``served_version`` of the target that named this bundle (the number ``weights publish``
+    prints); ``sha256`` identifies its bytes. Evaluators are shared by all threads; the
     only change after the snapshot is built is an evaluator generating its request-path code on first use.
     """
 
@@ -99,6 +99,20 @@ class Snapshot:
             "models": sorted(self.models),
             "source": self.source,
         }
+
+
+def served_version(custom: Mapping[str, Any] | None, targets_version: int) -> str:
+    """The version a served bundle reports: the publisher's ``custom["version"]`` when present, else the targets
+    metadata version that attested it.
+
+    ``custom["version"]`` is the targets version in which those bytes were first published to their role and
+    stays with them through a canary's promotion, so a client of the canary cohort and one of the live cohort
+    report the same number for the same bytes, and promoting reloads nothing. Older publishes lack it.
+    """
+    value = (custom or {}).get("version")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return str(targets_version)
 
 
 def _no_constants(token: str) -> float:
