@@ -39,8 +39,10 @@ from validator.gate.settings import SETTINGS_FILE
 
 BUNDLE_FORMAT_VERSION = 1
 BUNDLE_NAME = "bundle.json"
+CANDIDATE_NAME = "candidate.json"
 CHANNEL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 DEFAULT_CHANNEL = "production"
+SHADOW_CHANNEL = "shadow"  # the channel a WeightsClient shadows when its own channel has no candidate
 
 
 class BundleError(Exception):
@@ -85,6 +87,16 @@ def target_path(channel: str) -> str:
     """The TUF target name of a channel's bundle, e.g. ``production/bundle.json``."""
     check_channel(channel)
     return f"{channel}/{BUNDLE_NAME}"
+
+
+def candidate_path(channel: str) -> str:
+    """The TUF target name of a channel's canary candidate, e.g. ``production/candidate.json``.
+
+    A second target beside the live one in the same signed targets metadata, so a client's rollback, freeze
+    and mix-and-match protection covers the candidate exactly as it covers the live bundle.
+    """
+    check_channel(channel)
+    return f"{channel}/{CANDIDATE_NAME}"
 
 
 def check_channel(channel: str) -> str:

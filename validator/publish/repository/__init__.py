@@ -3,7 +3,8 @@
 * ``settings``: the ``publish:`` section of config/weights.yaml (where, which channel, key folder, expiries);
 * ``metadata``: the file layout, serialization and the checks one metadata file must pass;
 * ``staging``: the live repository loaded verified from the trust root, and the next version staged on it;
-* ``operations``: publish, rollback, refresh, key rotation and the first root;
+* ``operations``: publish, the canary (publish_canary, promote, abort), rollback, refresh, key rotation and the
+  first root;
 * ``status``: what is live, verified as an app's TUF client would.
 
 This module is the public API: the CLI, the tests and the benches import from here. Keys come from
@@ -23,11 +24,19 @@ from validator.publish.repository.metadata import (
     utc_now,
 )
 from validator.publish.repository.operations import (
+    Candidate,
+    CandidateChanged,
     PublishResult,
     RotateResult,
+    abort,
     already_live,
+    bundle_custom,
+    candidate_of,
+    check_fraction,
     init_root,
+    promote,
     publish,
+    publish_canary,
     refresh,
     rollback,
     rotate,
@@ -50,9 +59,9 @@ from validator.publish.repository.status import (
 )
 
 __all__ = [
-    "DEFAULT_TARGET", "HASH", "Expiry", "NothingPublished", "PublishResult", "PublishSettings",
-    "PublishSettingsError", "RepositoryStateError", "RoleStatus", "RotateResult", "Status", "StorageFetcher",
-    "TufRepository", "already_live", "content_file", "init_root", "iso", "keys_dir_of", "publish",
-    "publish_settings", "refresh", "repository_status", "role_file", "role_keys", "rollback", "rotate",
-    "target_spec", "utc_now",
+    "DEFAULT_TARGET", "HASH", "Candidate", "CandidateChanged", "Expiry", "NothingPublished", "PublishResult",
+    "PublishSettings", "PublishSettingsError", "RepositoryStateError", "RoleStatus", "RotateResult", "Status",
+    "StorageFetcher", "TufRepository", "abort", "already_live", "bundle_custom", "candidate_of", "check_fraction",
+    "content_file", "init_root", "iso", "keys_dir_of", "promote", "publish", "publish_canary", "publish_settings",
+    "refresh", "repository_status", "role_file", "role_keys", "rollback", "rotate", "target_spec", "utc_now",
 ]

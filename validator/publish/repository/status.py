@@ -2,7 +2,8 @@
 
 The check is python-tuf's own client (``ngclient.Updater``) bootstrapped from the trust root, over HTTP or,
 through ``StorageFetcher``, straight from a folder or bucket; every target is downloaded and checked. When
-verification fails, the metadata is still read unverified so the operator sees what is there.
+verification fails, the metadata is still read unverified so the operator sees what is there. A channel's
+canary candidate is shown inside its channel, next to the live bundle.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tuf.api.metadata import Metadata, Targets
 from tuf.ngclient import FetcherInterface, Updater, UpdaterConfig
 from tuf.ngclient.urllib3_fetcher import Urllib3Fetcher
 
+from validator.publish.bundle import CANDIDATE_NAME
 from validator.publish.repository.metadata import HASH, iso, utc_now
 from validator.publish.storage import Storage
 
@@ -134,12 +136,28 @@ def repository_status(base_url: str, anchor: bytes, fetcher: Any = None, locatio
             status.roles[role] = RoleStatus(signed.version, iso(signed.expires), signed.is_expired(now))
     if "targets" in mds:
         status.version = mds["targets"].signed.version
-        for path, info in sorted(mds["targets"].signed.targets.items()):
-            channel = path.rsplit("/", 1)[0] if "/" in path else ""
-            entry = {"target": path, "sha256": info.hashes.get(HASH), "length": info.length}
-            entry.update(dict(info.custom or {}))
-            status.channels[channel] = entry
+        status.channels = channel_entries(mds["targets"].signed)
     return status
+
+
+def channel_entries(targets: Targets) -> dict[str, dict[str, Any]]:
+    """Per channel, the live target's entry, with the baking candidate's under ``"candidate"``.
+
+    Each entry carries ``version`` as clients report it (the custom version, else the targets version), so
+    ``weights status`` and the fleet's metrics name the same version.
+    """
+    channels: dict[str, dict[str, Any]] = {}
+    for path, info in sorted(targets.targets.items()):
+        channel, _, name = path.rpartition("/")
+        entry: dict[str, Any] = {"target": path, "sha256": info.hashes.get(HASH), "length": info.length,
+                                 "version": targets.version}
+        entry.update(dict(info.custom or {}))
+        slot = channels.setdefault(channel, {})
+        if name == CANDIDATE_NAME:
+            slot["candidate"] = entry
+        else:
+            slot.update(entry)
+    return channels
 
 
 def _read_unverified(base: str, fetcher: Any) -> dict[str, Metadata]:
