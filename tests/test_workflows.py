@@ -249,15 +249,16 @@ def test_publishing_is_least_privilege_and_one_at_a_time(name: str, command: str
     workflow = load(name)
     assert workflow["permissions"] == {"contents": "read"}
     assert workflow["concurrency"] == {"group": "weights-publish", "cancel-in-progress": False}
-    (job,) = workflow["jobs"].values()
-    assert "permissions" not in job
-    (signing,) = run_steps_with(workflow, command)
+    (publishing,) = run_steps_with(workflow, command)
+    # Every signed publish (the canary's promote and abort too) gets the keys; no other step does.
+    signing = [publishing, *(s for c in ("weights promote", "weights abort") for s in run_steps_with(workflow, c))]
     expected = {env_name(role): f"${{{{ secrets.{env_name(role)} }}}}" for role in ONLINE_ROLES}
-    assert _key_env(signing) == expected
-    for step in steps(workflow):  # the keys reach only the step that signs
-        if step is not signing:
-            assert not _key_env(step), step.get("name")
-    assert not re.search(r"secrets\.[A-Za-z_]", json.dumps({k: v for k, v in job.items() if k != "steps"}))
+    for step in steps(workflow):
+        is_signing = any(step is s for s in signing)
+        assert _key_env(step) == (expected if is_signing else {}), step.get("name")
+    for job in workflow["jobs"].values():
+        assert "permissions" not in job
+        assert not re.search(r"secrets\.[A-Za-z_]", json.dumps({k: v for k, v in job.items() if k != "steps"}))
     assert run_steps_with(workflow, "weights status")
 
 
@@ -268,6 +269,84 @@ def test_publish_runs_on_main_and_refresh_on_a_schedule() -> None:
     refresh = load("weights-refresh.yml")
     (cron,) = refresh["on"]["schedule"]
     assert re.fullmatch(r"\d+ \d+ \* \* \*", cron["cron"])  # daily: the timestamp lives 2 days
+
+
+def _run_step(script: str, env: dict[str, str], tmp_path: Path, fake_weights: int | None = None) -> tuple[int, str, str]:
+    """Run a step's script as GitHub does (bash -e -o pipefail); ``fake_weights``: a `weights` exiting so."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    if fake_weights is not None:
+        fake = bin_dir / "weights"
+        fake.write_text(f"#!/bin/sh\necho \"weights $*\" >> \"{tmp_path}/calls\"\nexit {fake_weights}\n")
+        fake.chmod(0o755)
+    output = tmp_path / "github_output"
+    output.write_text("")
+    path = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script], cwd=tmp_path,
+                          env={"PATH": path, "GITHUB_OUTPUT": str(output), "PYTHONPATH": str(PROJECT), **env},
+                          capture_output=True, text=True, timeout=60)
+    return done.returncode, done.stdout + done.stderr, output.read_text()
+
+
+def test_the_canary_is_optional_baked_by_an_environment_and_promoted_only_by_the_guard() -> None:
+    publish = load("weights-publish.yml")
+    jobs = publish["jobs"]
+    on = "vars.WEIGHTS_CANARY_FRACTION != ''"
+    (signing,) = run_steps_with(publish, "weights publish")
+    assert signing["env"]["CANARY_FRACTION"] == "${{ vars.WEIGHTS_CANARY_FRACTION }}"
+    assert ('weights publish --rev "$GITHUB_SHA" --canary "$CANARY_FRACTION" --report weights-report.json'
+            in signing["run"])
+    (replay,) = run_steps_with(publish, "weights check")
+    assert replay["if"] == on and "> weights-report.json" in replay["run"]
+    assert jobs["publish"]["steps"][0]["with"]["fetch-depth"] == 2  # the merge's parent, for the replay
+    # The bake is an environment's wait timer: no checkout, no secrets, nothing but the wait.
+    bake = jobs["bake"]
+    assert (bake["needs"], bake["if"], bake["environment"]) == ("publish", on, "weights-canary-bake")
+    assert "secrets." not in json.dumps(bake) and not any("uses" in s for s in bake["steps"])
+    promote = jobs["promote"]
+    assert (promote["needs"], promote["environment"]) == ("bake", "weights-production")
+    (guarded,) = run_steps_with(publish, "weights promote")
+    assert 'weights promote --if "$WEIGHTS_PROMOTE_IF" --metrics "$WEIGHTS_METRICS_URL"' in guarded["run"]
+    assert guarded["env"]["WEIGHTS_PROMOTE_IF"] == "${{ vars.WEIGHTS_PROMOTE_IF }}"
+    (aborting,) = run_steps_with(publish, "weights abort")
+    assert aborting["if"] == ("failure() && steps.promote.outputs.status == '1' && "
+                              "vars.WEIGHTS_CANARY_ABORT_ON_REFUSAL == 'true'")
+    assert guarded["id"] == "promote"
+    assert promote["steps"].index(aborting) > promote["steps"].index(guarded)
+
+
+@pytest.mark.parametrize("code, annotation", [(0, None), (1, "refused: the fleet's shadow measurements"),
+                                              (2, "could not judge the canary (exit 2")])
+def test_the_promote_step_fails_loudly_and_records_why(tmp_path: Path, code: int, annotation: str | None) -> None:
+    (guarded,) = run_steps_with(load("weights-publish.yml"), "weights promote")
+    guard = "flip_rate <= 0.02 and clients >= 10"
+    status, out, outputs = _run_step(guarded["run"], {"WEIGHTS_PROMOTE_IF": guard,
+                                                      "WEIGHTS_METRICS_URL": "http://prometheus:9090"},
+                                     tmp_path, fake_weights=code)
+    assert status == code, out
+    assert outputs == f"status={code}\n"  # what the abort step's condition reads
+    assert (tmp_path / "calls").read_text() == f"weights promote --if {guard} --metrics http://prometheus:9090\n"
+    if annotation is None:
+        assert "::error" not in out
+    else:
+        assert f"::error title=weights promote::{annotation}" in out
+
+
+@pytest.mark.parametrize("guard, url, message", [
+    ("flip_rat <= 0.02", "http://prometheus:9090", "WEIGHTS_PROMOTE_IF: column 1: 'flip_rat' is not a guard variable"),
+    ("", "http://prometheus:9090", "WEIGHTS_PROMOTE_IF is not"),
+    ("flip_rate <= 0.02", "", "WEIGHTS_METRICS_URL is not"),
+    ("flip_rate <= 0.02 and clients >= 10", "http://prometheus:9090", None),
+])
+def test_canary_settings_are_checked_before_a_canary_is_published(tmp_path: Path, guard: str, url: str,
+                                                                  message: str | None) -> None:
+    (check,) = [s for s in steps(load("weights-publish.yml")) if s.get("name") == "Check the canary settings "
+                                                                                  "before publishing one"]
+    status, out, _ = _run_step(check["run"], {"WEIGHTS_PROMOTE_IF": guard, "WEIGHTS_METRICS_URL": url}, tmp_path)
+    if message is None:
+        assert status == 0, out
+    else:
+        assert status == 2 and "::error title=weights canary::" in out and message in out, out
 
 
 def test_nightly_update_is_scheduled_and_least_privilege() -> None:
