@@ -241,13 +241,20 @@ def keys_rotate(role: str, to: str | None, keys_dir: str | None, root: str | Non
               help="A folder or a storage URL such as s3://bucket/weights (default: publish.target).")
 @click.option("--channel", default=None, help="The channel to publish (default: publish.channel, production).")
 @click.option("--rev", default=None, help="Publish this commit (default: HEAD, and the work tree must be clean).")
+@click.option("--canary", "fraction", type=float, default=None,
+              help="Publish as the channel's candidate for this share of clients (0 < F < 1), beside the live "
+                   "bundle; weights promote or weights abort ends it.")
+@click.option("--report", type=click.Path(dir_okay=False), default=None,
+              help="The PR's weights check --format json report: records the replay's predicted flip rate "
+                   "per model with the bundle.")
 @_keys_dir_option
 @_format_option
 @_root_option
-def publish(to: str | None, channel: str | None, rev: str | None, keys_dir: str | None, fmt: str,
-            root: str | None) -> int:
+def publish(to: str | None, channel: str | None, rev: str | None, fraction: float | None, report: str | None,
+            keys_dir: str | None, fmt: str, root: str | None) -> int:
     """Build the bundle of a commit, sign it, and publish it as the next version (no-op if already live)."""
     from validator.publish.bundle import check_channel, dirty_inputs
+    from validator.publish.repository import check_fraction
     from validator.publish.repository import publish as do_publish
 
     repo = _root(root)
@@ -257,6 +264,12 @@ def publish(to: str | None, channel: str | None, rev: str | None, keys_dir: str 
         check_channel(channel)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--channel") from None
+    if fraction is not None:
+        try:
+            check_fraction(fraction)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--canary") from None
+    predicted = _predicted(report)
     if rev is None:
         dirty = dirty_inputs(repo)
         if dirty:
@@ -264,7 +277,9 @@ def publish(to: str | None, channel: str | None, rev: str | None, keys_dir: str 
                 f"uncommitted changes to {', '.join(dirty[:5])}{' ...' if len(dirty) > 5 else ''}: a bundle is built "
                 "from a commit, so commit them first, or pass --rev HEAD to publish the last commit without them"
             )
-    live = _already_live(repo, rev or "HEAD", to, keys_dir, channel, settings)
+    if fraction is not None:
+        return _publish_canary(repo, rev or "HEAD", to, keys_dir, channel, fraction, predicted, fmt, settings)
+    live = None if predicted else _already_live(repo, rev or "HEAD", to, keys_dir, channel, settings)
     if live is not None:
         result, trust = live
         commit = str(result.custom["commit"])[:12]
@@ -275,7 +290,8 @@ def publish(to: str | None, channel: str | None, rev: str | None, keys_dir: str 
         place = _place(repo, to, settings)
         trust = _trust(repo, place, _keys_dir(repo, keys_dir, settings), settings)
         with _errors():
-            result = do_publish(place.storage, trust.anchor, trust.keys, bundle, channel, settings.expiry)
+            result = do_publish(place.storage, trust.anchor, trust.keys, bundle, channel, settings.expiry,
+                                predicted=predicted)
         commit = bundle.provenance.commit[:12]
     _demo_note(trust, repo)
     if result.changed and result.written and result.written[-1].endswith("timestamp.json"):
@@ -284,6 +300,50 @@ def publish(to: str | None, channel: str | None, rev: str | None, keys_dir: str 
         text = f"{result.path} is already live as version {result.version}; wrote {', '.join(result.written)}"
     else:
         text = f"unchanged: {result.path} is already commit {commit} (version {result.version}) at {result.location}"
+    _emit(fmt, {**result.to_dict(), "trust": trust.label, "demo": trust.demo}, [text, *result.notes])
+    return EXIT_OK
+
+
+def _predicted(report: str | None) -> dict[str, Any] | None:
+    """The replay's predictions from ``--report``, read before anything is built so a bad file costs nothing."""
+    if report is None:
+        return None
+    from validator.publish.prediction import ReportError, read_predictions
+
+    try:
+        return read_predictions(report)
+    except ReportError as exc:
+        raise EnvironmentProblem(f"--report {exc}") from None
+
+
+def _publish_canary(repo: Path, rev: str, to: str | None, keys_dir: str | None, channel: str, fraction: float,
+                    predicted: dict[str, Any] | None, fmt: str, settings: Any) -> int:
+    """``weights publish --canary F``: build the commit and stage it as the channel's candidate."""
+    from validator.publish.repository import publish_canary
+
+    bundle = _build(repo, rev)
+    if isinstance(bundle, int):
+        return bundle
+    place = _place(repo, to, settings)
+    trust = _trust(repo, place, _keys_dir(repo, keys_dir, settings), settings)
+    try:
+        with _errors():
+            result = publish_canary(place.storage, trust.anchor, trust.keys, bundle, channel, fraction,
+                                    settings.expiry, predicted=predicted)
+    except ValueError as exc:  # the candidate is the live bundle: nothing to canary
+        raise EnvironmentProblem(str(exc)) from None
+    _demo_note(trust, repo)
+    canary = result.custom.get("canary") or {}
+    commit = bundle.provenance.commit[:12]
+    if result.changed and result.written and result.written[-1].endswith("timestamp.json"):
+        text = (f"canary: {result.path} (commit {commit}, version {result.custom.get('version')}) for "
+                f"{fraction:.0%} of clients, salt {canary.get('salt')}; "
+                f"targets version {result.version} at {result.location}")
+    elif result.changed:
+        text = f"{result.path} is already this canary; wrote {', '.join(result.written)}"
+    else:
+        text = (f"unchanged: {result.path} is already commit {commit} for {fraction:.0%} of clients "
+                f"(targets version {result.version})")
     _emit(fmt, {**result.to_dict(), "trust": trust.label, "demo": trust.demo}, [text, *result.notes])
     return EXIT_OK
 
@@ -389,10 +449,14 @@ def rollback(to_version: int, channel: str | None, folder: str | None, url: str 
 @click.option("--dir", "folder", default=None, help="A published folder (default: publish.target).")
 @click.option("--trusted-root", type=click.Path(dir_okay=False), default=None,
               help="The root.json to verify with (default: config/root.json, or the demo root for the demo folder).")
+@click.option("--metrics", "metrics_url", default=None,
+              help="A Prometheus server (http://host:9090) scraping the apps: also show how many clients run "
+                   "each version and the candidate's shadow flip rates beside the replay's prediction.")
 @_format_option
 @_root_option
-def status(url: str | None, folder: str | None, trusted_root: str | None, fmt: str, root: str | None) -> int:
-    """Show what is live: version, commit, author, publish time and each role's expiry, verified as a client."""
+def status(url: str | None, folder: str | None, trusted_root: str | None, metrics_url: str | None, fmt: str,
+           root: str | None) -> int:
+    """Show what is live and what bakes as a canary, verified as a client; with --metrics, what the fleet runs."""
     from validator.publish.repository import StorageFetcher, repository_status
     from validator.publish.trust import status_anchor
 
@@ -430,11 +494,16 @@ def status(url: str | None, folder: str | None, trusted_root: str | None, fmt: s
         result = repository_status(base, anchor, fetcher=fetcher, location=location)
     if result.problem_kind == "unreachable" and result.version is None:
         raise EnvironmentProblem(result.problem or f"cannot read {location}")
+    fleets = _fleets(metrics_url, result.channels) if metrics_url else {}
     payload = {**result.to_dict(), "trusted_root": label}
+    if metrics_url:
+        payload["fleet"] = {channel: view.to_dict() for channel, view in fleets.items()}
     if fmt == "json":
         click.echo(json.dumps({**payload}, indent=2, sort_keys=True))
     else:
         for line in _status_lines(result, label):
+            click.echo(line)
+        for line in _fleet_lines(fleets):
             click.echo(line)
     if result.verified:
         return EXIT_OK
@@ -451,18 +520,92 @@ def _status_lines(result: Any, label: str) -> list[str]:
     if result.version is not None:
         lines.append(f"version     {result.version}")
     for channel, entry in sorted(result.channels.items()):
-        lines.append(f"channel     {channel or '(none)'}: {entry.get('target')}")
-        lines.append(f"  commit    {entry.get('commit', '?')}")
-        lines.append(f"  author    {entry.get('author', '?')}")
-        lines.append(f"  committed {entry.get('committed_at', '?')}")
-        lines.append(f"  published {entry.get('published_at', '?')}")
-        if entry.get("rollback_of"):
-            lines.append(f"  rollback  serves the bundle of version {entry['rollback_of']}")
-        lines.append(f"  sha256    {entry.get('sha256')} ({entry.get('length')} bytes)")
+        if "target" in entry:
+            lines.append(f"channel     {channel or '(none)'}: {entry.get('target')} (version {entry.get('version')})")
+            lines.append(f"  commit    {entry.get('commit', '?')}")
+            lines.append(f"  author    {entry.get('author', '?')}")
+            lines.append(f"  committed {entry.get('committed_at', '?')}")
+            lines.append(f"  published {entry.get('published_at', '?')}")
+            if entry.get("rollback_of"):
+                lines.append(f"  rollback  serves the bundle of version {entry['rollback_of']}")
+            lines.append(f"  sha256    {entry.get('sha256')} ({entry.get('length')} bytes)")
+        else:
+            lines.append(f"channel     {channel or '(none)'}: nothing live")
+        candidate = entry.get("candidate")
+        if candidate:
+            lines.extend(_candidate_lines(candidate))
     for role in ("root", "targets", "snapshot", "timestamp"):
         info = result.roles.get(role)
         if info is not None:
             lines.append(f"{role:<11} v{info.version}, expires {info.expires}{'  EXPIRED' if info.expired else ''}")
+    return lines
+
+
+def _candidate_lines(candidate: dict[str, Any]) -> list[str]:
+    from validator.publish.repository import as_number
+
+    canary = candidate.get("canary") or {}
+    fraction = as_number(canary.get("fraction"))
+    share = f"{fraction:.0%}" if fraction is not None else "?"
+    lines = [
+        f"  candidate {candidate.get('target')} (version {candidate.get('version')}) for {share} of clients",
+        f"    commit    {candidate.get('commit', '?')}",
+        f"    salt      {canary.get('salt', '?')}",
+        f"    published {candidate.get('published_at', '?')}",
+        f"    sha256    {candidate.get('sha256')} ({candidate.get('length')} bytes)",
+    ]
+    for model, guess in sorted((candidate.get("predicted") or {}).items()):
+        value = as_number(guess.get("value")) if isinstance(guess, dict) else None
+        if value is not None:
+            lines.append(f"    predicted {model}: {guess.get('metric')} {value:.2%} "
+                         f"({guess.get('rows', '?')} replayed rows)")
+    return lines
+
+
+def _fleet_source(channels: dict[str, dict[str, Any]], channel: str) -> tuple[str | None, Any]:
+    """The version the channel's clients shadow, and its prediction: the candidate's, else the shadow channel's.
+
+    This mirrors what a client shadows (interface 3): a channel's candidate when present, else the bundle of
+    the ``shadow`` channel when the repository publishes one.
+    """
+    from validator.publish.bundle import SHADOW_CHANNEL
+    from validator.publish.repository import as_number
+
+    entry = channels.get(channel) or {}
+    source = entry.get("candidate")
+    if source is None and channel != SHADOW_CHANNEL:
+        shadow = channels.get(SHADOW_CHANNEL) or {}
+        source = shadow if "target" in shadow else None
+    if source is None:
+        return None, None
+    version = source.get("version")
+    predicted = source.get("predicted")
+    if isinstance(predicted, dict):  # signed as decimal text (canonical JSON has no floats): numbers again
+        predicted = {model: {**guess, "value": as_number(guess.get("value"))}
+                     for model, guess in predicted.items() if isinstance(guess, dict)}
+    return (str(version) if version is not None else None), predicted
+
+
+def _fleets(metrics_url: str, channels: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per published channel, the fleet view read from the Prometheus server at ``metrics_url``."""
+    from validator.publish.fleet import FleetError, read_fleet
+
+    views = {}
+    for channel in sorted(c for c in channels if c):
+        version, predicted = _fleet_source(channels, channel)
+        try:
+            views[channel] = read_fleet(metrics_url, channel, version, predicted)
+        except FleetError as exc:
+            raise EnvironmentProblem(f"--metrics: {exc}") from None
+    return views
+
+
+def _fleet_lines(fleets: dict[str, Any]) -> list[str]:
+    from validator.publish.fleet import render_fleet
+
+    lines = []
+    for _channel, view in sorted(fleets.items()):
+        lines.extend(render_fleet(view))
     return lines
 
 

@@ -30,6 +30,7 @@ from validator.publish.repository.operations import (
     RotateResult,
     abort,
     already_live,
+    as_number,
     bundle_custom,
     candidate_of,
     check_fraction,
@@ -40,6 +41,7 @@ from validator.publish.repository.operations import (
     refresh,
     rollback,
     rotate,
+    signable,
 )
 from validator.publish.repository.settings import (
     DEFAULT_TARGET,
@@ -59,9 +61,10 @@ from validator.publish.repository.status import (
 )
 
 __all__ = [
-    "DEFAULT_TARGET", "HASH", "Candidate", "CandidateChanged", "Expiry", "NothingPublished", "PublishResult",
+    "Candidate", "CandidateChanged", "DEFAULT_TARGET", "Expiry", "HASH", "NothingPublished", "PublishResult",
     "PublishSettings", "PublishSettingsError", "RepositoryStateError", "RoleStatus", "RotateResult", "Status",
-    "StorageFetcher", "TufRepository", "abort", "already_live", "bundle_custom", "candidate_of", "check_fraction",
-    "content_file", "init_root", "iso", "keys_dir_of", "promote", "publish", "publish_canary", "publish_settings",
-    "refresh", "repository_status", "role_file", "role_keys", "rollback", "rotate", "target_spec", "utc_now",
+    "StorageFetcher", "TufRepository", "abort", "already_live", "as_number", "bundle_custom", "candidate_of",
+    "check_fraction", "content_file", "init_root", "iso", "keys_dir_of", "promote", "publish", "publish_canary",
+    "publish_settings", "refresh", "repository_status", "role_file", "role_keys", "rollback", "rotate", "signable",
+    "target_spec", "utc_now",
 ]

@@ -158,11 +158,40 @@ def _sign_and_commit(repo: TufRepository, keys: KeySource, expiry: Expiry, edit:
     return repo.commit()
 
 
+def signable(value: Any) -> Any:
+    """``value`` with every float written as its decimal text ("0.3"), so TUF can sign it.
+
+    TUF signs the canonical JSON of the metadata (OLPC canonical JSON), which has integers but no floating-point
+    numbers, so a canary's fraction and a prediction's value travel as text; ``as_number`` reads either form.
+    """
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return {key: signable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [signable(item) for item in value]
+    return value
+
+
+def as_number(value: Any) -> float | None:
+    """A number written by ``signable`` (decimal text) or by hand (a JSON number); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None
+
+
 def _write(repo: TufRepository, keys: KeySource, expiry: Expiry, path: str, data: bytes, custom: dict[str, Any],
            remove: Sequence[str] = (), notes: Sequence[str] = ()) -> PublishResult:
     """Serve ``data`` as ``path`` (and drop the ``remove`` targets) in one signed publish."""
     info = repo.stage_content(path, data)
-    info.unrecognized_fields["custom"] = {**custom, "published_at": iso(repo.now)}
+    info.unrecognized_fields["custom"] = signable({**custom, "published_at": iso(repo.now)})
 
     def edit(targets: Any) -> None:
         targets.targets[path] = info
@@ -220,8 +249,8 @@ def _label(custom: Mapping[str, Any]) -> str:
 
 
 def _fraction_text(custom: Mapping[str, Any]) -> str:
-    fraction = (custom.get("canary") or {}).get("fraction")
-    return f"{fraction:.0%}" if isinstance(fraction, (int, float)) else "a share"
+    fraction = as_number((custom.get("canary") or {}).get("fraction"))
+    return f"{fraction:.0%}" if fraction is not None else "a share"
 
 
 # --- the canary: candidate, promote, abort ------------------------------------------------------------------
@@ -273,13 +302,13 @@ def publish_canary(storage: Storage, anchor: bytes, keys: KeySource, bundle: Bun
         if current is not None and _same(current, probe):
             old = dict(current.custom or {})
             old_canary = dict(old.get("canary") or {})
-            kept = dict(predicted) if predicted else old.get("predicted")
-            if old_canary.get("fraction") == fraction and old.get("predicted") == kept:
+            kept = signable(dict(predicted)) if predicted else old.get("predicted")
+            before = as_number(old_canary.get("fraction"))
+            if before == fraction and old.get("predicted") == kept:
                 return _unchanged(repo, path, current, bundle.data)
             salt = str(old_canary.get("salt") or secrets.token_hex(8))
             version = old.get("version", repo.version + 1)
-            before = old_canary.get("fraction")
-            if isinstance(before, (int, float)) and before != fraction:
+            if before is not None and before != fraction:
                 how = ("every client already on it stays" if fraction > before
                        else f"clients between {before:.0%} and {fraction:.0%} go back to the live bundle")
                 notes.append(f"fraction {before:.0%} -> {fraction:.0%} with the same salt: {how}")
@@ -310,9 +339,13 @@ class Candidate:
         return str(self.custom.get("version", self.targets_version))
 
     @property
-    def predicted(self) -> Mapping[str, Any] | None:
+    def predicted(self) -> dict[str, dict[str, Any]] | None:
+        """The replay's prediction per model with its value as a number again (it is signed as text)."""
         value = self.custom.get("predicted")
-        return value if isinstance(value, Mapping) else None
+        if not isinstance(value, Mapping):
+            return None
+        return {str(model): {**guess, "value": as_number(guess.get("value"))}
+                for model, guess in value.items() if isinstance(guess, Mapping)}
 
 
 def candidate_of(storage: Storage, anchor: bytes, channel: str, now: _dt.datetime | None = None) -> Candidate | None:
