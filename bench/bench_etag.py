@@ -89,6 +89,7 @@ def main() -> int:
             bench.compare("idle poll, client CPU per poll", baseline=("full TUF refresh", polls(full, args.polls)),
                           candidate=("conditional GET, 304", polls(etag, args.polls)), target=TARGET,
                           repeat=args.repeat, warmup=1)
+            bench.notes["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
             if etag._repo._idle is None:
                 raise SystemExit("the ETag client never took the fast path")
             for client in (full, etag):

@@ -12,6 +12,9 @@ delay separately, each on the real code, and adds them per client:
   uses) hold ``/notify`` streams open to one real ``weights serve`` child process; a publish replaces
   ``timestamp.json``; per subscriber, the time from the end of the publish to its ``wake()``. This is the
   part that depends on the fleet's size (one server writing to every stream). Repeated ``--publishes`` times.
+  The 1,000 notifiers are threads of this one process, reading their streams on the same two cores as the
+  server: their contention for the GIL is part of these figures (a fleet's clients each have a host), so this
+  stage too errs slow.
 * stage B, the reload, one client at a time: a real ``WeightsClient`` (push on, interval one hour) is woken by
   the same server; per publish, the time from the end of the publish to its ``on_change``. That includes
   its own wake-up too, so adding it to stage A counts a wake twice: the composition errs slow.
@@ -206,6 +209,7 @@ def main() -> int:
                   params={"clients": args.clients, "publishes": args.publishes, "reload_samples": args.reloads,
                           "interval_s": args.interval, "jitter": args.jitter, "server": "weights serve (child)"})
     bench.notes["woke_before_publish_returned"] = early
+    bench.notes["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     bench.interval("push: wake-up (stage A)", "seconds", wakes)
     bench.interval("reload after a push (stage B)", "seconds", reloads)
     bench.interval("push: publish to reloaded", "seconds", push_total, target=P99_TARGET, target_on="p99")
