@@ -294,3 +294,23 @@ def test_push_false_polls_only(tmp_path):
     finally:
         weights.stop()
         serve.stop()
+
+
+class _Chunks:
+    """A response whose read1() hands out the given chunks (how a socket may split a stream)."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = list(chunks)
+
+    def read1(self, amt: int) -> bytes:
+        return self.chunks.pop(0) if self.chunks else b""
+
+
+def test_the_event_stream_grammar_across_chunk_boundaries():
+    from validator.runtime.push import MAX_LINE, _events
+
+    stream = _Chunks(b"event: timestamp\r", b"\ndata: 7\r\n\r", b"\n: heartbeat\n\nda", b"ta:8\rdata: x\r\r",
+                     b"event: other\ndata: 9\n\n", b"data: 10\n")            # the last one is never completed
+    assert list(_events(stream)) == [("timestamp", "7"), ("heartbeat", ""), ("", "8\nx"), ("other", "9")]
+    with pytest.raises(ValueError, match="line over"):
+        list(_events(_Chunks(b"data: " + b"1" * MAX_LINE, b"1" * MAX_LINE)))
