@@ -6,11 +6,18 @@ and fail on CI (tests/ci_env.py), where .ci/run installs it.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
+from cli_helpers import analyst_repo, edit, git, run_weights
+from prometheus_client import CollectorRegistry
 from prometheus_helpers import (
     Exporter,
     PrometheusServer,
@@ -18,14 +25,18 @@ from prometheus_helpers import (
     client_registry,
     free_port,
     prometheus_with_exporters,
+    wait_for,
 )
-from publish_helpers import served
+from publish_helpers import files_of, served
 
 from validator.publish.fleet import FleetError, _Prometheus, read_fleet, render_fleet
 from validator.publish.guard import evaluate_guard, parse_guard
+from validator.runtime import WeightsClient
+from validator.runtime.cohort import cohort_point
 
 TOLERANCE = 1e-12  # rates are ratios of exact integer counts; only the division rounds
 EXPORTERS = 5
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +164,161 @@ def test_a_query_prometheus_refuses_is_its_own_message(prometheus) -> None:
     api = _Prometheus(server.url + "/api/v1/query", 10)  # the API URL itself is accepted as the base
     with pytest.raises(FleetError, match=r"refused the query \(bad_data: .*HTTP 400\)"):
         api.vector("sum(", api.now())
+
+
+# --------------------------------------------------------------------------------------- the command line, end to end
+
+CANARY = 0.25
+GUARD = "flip_rate <= 0.02 and clients >= 2"
+LIVE_CLIENTS = 3
+ROWS_PER_CLIENT = 400
+DEADLINE = 60.0  # seconds for a client to load or drain its shadow queue: a bound, not a timing assertion
+
+
+@dataclass
+class Canary:
+    """A published repository whose channel has a live bundle and a canary candidate, served on loopback, and
+    real WeightsClients of it (shadow=1.0, metrics on their own registries) shown by the exporters."""
+
+    repo: Path
+    channel: str
+    version: str
+    predicted: dict[str, Any]
+    clients: list[WeightsClient]
+
+    @property
+    def published(self) -> Path:
+        return self.repo / ".weights" / "published"
+
+    def counts(self) -> tuple[int, int]:
+        """(requests, flips) of fraud_risk over every client, as the clients themselves counted them."""
+        rows = [c for client in self.clients if client.shadow is not None for c in client.shadow.counts()
+                if c.model == "fraud_risk" and c.candidate_version == self.version]
+        return sum(c.requests for c in rows), sum(c.flips for c in rows)
+
+
+def _ok(ran: Any) -> Any:
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    return ran
+
+
+@contextlib.contextmanager
+def canary(tmp_path: Path, prometheus: tuple[PrometheusServer, list[Exporter]], channel: str,
+           intercept: str) -> Iterator[Canary]:
+    """Publish main, then (after changing fraud_risk's intercept to ``intercept``) a canary of the change with
+    the replay's prediction; start clients on both sides of the cohort and send each live one real requests."""
+    server, exporters = prometheus
+    repo = analyst_repo(tmp_path / "repo", ignore_published=True)
+    _ok(run_weights(repo, "publish", "--channel", channel))
+    edit(repo, "intercept: -3.2", f"intercept: {intercept}", "weights/fraud_risk.yaml")
+    git(repo, "commit", "-q", "-am", f"fraud_risk: intercept {intercept}")
+    checked = run_weights(repo, "check", "--base", "HEAD~1", "--format", "json")
+    assert checked.returncode in (0, 1), checked.stderr  # 1: a guardrail breach, still a prediction
+    report = tmp_path / "report.json"
+    report.write_text(checked.stdout)
+    _ok(run_weights(repo, "publish", "--channel", channel, "--canary", str(CANARY), "--report", str(report)))
+    state = json.loads(_ok(run_weights(repo, "status", "--format", "json")).stdout)
+    candidate = state["channels"][channel]["candidate"]
+    version, salt = str(candidate["version"]), candidate["canary"]["salt"]
+    ids = [f"app-{n}" for n in range(100)]
+    live_ids = [i for i in ids if cohort_point(i, salt) >= CANARY][:LIVE_CLIENTS]
+    canary_ids = [i for i in ids if cohort_point(i, salt) < CANARY][:1]
+    rows = [{k: v for k, v in row.items() if k not in ("order_id", "is_fraud")}
+            for row in pq.read_table(DATA / "fraud_orders.parquet").slice(0, ROWS_PER_CLIENT * LIVE_CLIENTS)
+            .to_pylist()]
+    root = (repo / ".weights" / "dev-keys" / "root.json").read_bytes()
+    clients: list[WeightsClient] = []
+    with served(repo / ".weights" / "published") as site:
+        try:
+            for n, instance_id in enumerate(live_ids + canary_ids):
+                registry = CollectorRegistry()
+                client = WeightsClient(site.url, root, tmp_path / f"cache-{n}", channel=channel, interval=0.2,
+                                       push=False, metrics=registry, instance_id=instance_id, shadow=1.0).start()
+                clients.append(client)
+                exporters[n].show(registry)
+            for client in clients:
+                assert client.wait_ready(DEADLINE), client.status().last_error
+            wait_for(lambda: all(c.status().shadow.candidate_version == version  # type: ignore[union-attr]
+                                 for c in clients[:LIVE_CLIENTS]), f"live clients shadowing version {version}")
+            assert [c.status().role for c in clients] == ["live"] * LIVE_CLIENTS + ["candidate"]
+            for n, client in enumerate(clients[:LIVE_CLIENTS]):
+                model = client.model("fraud_risk")
+                for row in rows[n * ROWS_PER_CLIENT:(n + 1) * ROWS_PER_CLIENT]:
+                    model.score(row)
+                assert client.shadow is not None and client.shadow.wait_idle(DEADLINE)
+            site_canary = Canary(repo, channel, version, candidate.get("predicted") or {}, clients)
+            requests, _ = site_canary.counts()
+            assert requests == ROWS_PER_CLIENT * LIVE_CLIENTS  # shadow=1.0 and a queue that never filled
+            selector = f'{{channel="{channel}", candidate_version="{version}", model="fraud_risk"}}'
+            server.wait_for_values(f"sum(weights_shadow_requests_total{selector})", {"": requests}, by="")
+            server.wait_for_values(f'count(weights_client_info{{channel="{channel}"}})', {"": len(clients)}, by="")
+            yield site_canary
+        finally:
+            for client in clients:
+                client.stop()
+
+
+def test_promote_if_promotes_when_the_fleets_measurements_hold(prometheus, exporters, tmp_path: Path) -> None:
+    server, _ = prometheus
+    with canary(tmp_path, prometheus, "guard-good", "-3.2  # unchanged scores, a new commit") as site:
+        assert site.counts()[1] == 0
+        ran = run_weights(site.repo, "promote", "--channel", site.channel, "--if", GUARD, "--metrics", server.url)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        assert f"guard holds: {GUARD}" in ran.stdout and "promoted:" in ran.stdout
+        assert "flip_rate = 0 <= 0.02: holds" in ran.stdout
+        assert f"clients = {LIVE_CLIENTS} >= 2: holds" in ran.stdout
+        # Every client converges on the promoted version as live.
+        wait_for(lambda: all(c.status().role == "live" and c.status().version == site.version for c in site.clients),
+                 f"every client serving version {site.version} as live")
+
+
+def test_promote_if_refuses_and_publishes_nothing_when_they_do_not(prometheus, exporters, tmp_path: Path) -> None:
+    server, _ = prometheus
+    with canary(tmp_path, prometheus, "guard-bad", "-1.6") as site:
+        requests, flips = site.counts()
+        assert flips / requests > 0.02  # the change flips many decisions: the guard must see it
+        before = files_of(site.published)
+        ran = run_weights(site.repo, "promote", "--channel", site.channel, "--if", GUARD, "--metrics", server.url)
+        assert ran.returncode == 1, ran.stdout + ran.stderr
+        assert f"not promoted: the candidate of {site.channel} (version {site.version}) does not meet: {GUARD}" \
+            in ran.stdout
+        assert f"flip_rate = {flips / requests:.6g} <= 0.02: does not hold" in ran.stdout
+        assert files_of(site.published) == before
+        assert all(c.status().role == ("candidate" if n == LIVE_CLIENTS else "live")
+                   for n, c in enumerate(site.clients))
+
+
+def test_status_shows_the_fleet_beside_the_prediction(prometheus, exporters, tmp_path: Path) -> None:
+    server, _ = prometheus
+    with canary(tmp_path, prometheus, "guard-status", "-1.6") as site:
+        requests, flips = site.counts()
+        ran = run_weights(site.repo, "status", "--metrics", server.url)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        lines = ran.stdout.splitlines()
+        (live,) = [line for line in lines if line.split()[:3] == ["live", "version", "1"]]
+        assert live.endswith(f"{LIVE_CLIENTS} clients")
+        (candidate,) = [line for line in lines if line.split()[:3] == ["candidate", "version", site.version]]
+        assert candidate.endswith("1 client")
+        assert f"shadow      candidate version {site.version}: measured by {LIVE_CLIENTS} clients" in lines
+        (fraud,) = [line for line in lines if line.split()[:1] == ["fraud_risk"]]
+        prediction = site.predicted["fraud_risk"]
+        assert fraud.split()[1:5] == [str(requests), str(flips), f"{100 * flips / requests:.2f}%",
+                                      f"{100 * float(prediction['value']):.2f}%"]  # TUF custom: a decimal string
+        assert f"{prediction['metric']} on {prediction['rows']} rows" in fraud
+
+
+@pytest.mark.parametrize("command", [["status"], ["promote", "--if", GUARD]])
+def test_an_unreachable_prometheus_is_exit_2_in_one_line(tmp_path: Path, command: list[str]) -> None:
+    repo = analyst_repo(tmp_path / "repo", ignore_published=True)
+    _ok(run_weights(repo, "publish"))
+    change = "intercept: -3.2  # a new commit"
+    edit(repo, "intercept: -3.2", change, "weights/fraud_risk.yaml")
+    git(repo, "commit", "-q", "-am", "a candidate")
+    _ok(run_weights(repo, "publish", "--canary", "0.5"))
+    before = files_of(repo / ".weights" / "published")
+    url = f"http://127.0.0.1:{free_port()}"
+    ran = run_weights(repo, *command, "--metrics", url)
+    assert ran.returncode == 2, ran.stdout + ran.stderr
+    (line,) = ran.stderr.strip().splitlines()
+    assert f"cannot reach Prometheus at {url}: Connection refused" in line and "Traceback" not in ran.stderr
+    assert files_of(repo / ".weights" / "published") == before

@@ -88,8 +88,21 @@ def test_a_model_without_requests_fails_every_guard_reading_flip_rate(text: str)
 def test_no_shadow_series_at_all_fails_with_the_reason() -> None:
     verdict = evaluate_guard(parse_guard("flip_rate <= 0.5 and clients >= 0"), view(measuring=0))
     assert not verdict.passed
-    assert verdict.reasons == ["flip_rate has no data: no client has exported shadow measurements of version 8 yet"]
+    assert verdict.reasons == ["flip_rate has no data: no client has shadowed a request of version 8 yet"]
     assert verdict.values["clients"] == 0
+
+
+def test_a_model_the_apps_never_call_is_not_judged_unless_the_change_touched_it() -> None:
+    idle = model("homepage_hero", 0, 0)  # its series exist (at zero) but no app calls it
+    fleet = view(model("fraud_risk", 2000, 10), idle)
+    values, _ = guard_values(fleet)
+    assert (values["flip_rate"], values["requests"]) == (10 / 2000, 2000)
+    touched = view(model("fraud_risk", 2000, 10), model("homepage_hero", 0, 0, predicted=0.0))
+    values, missing = guard_values(touched)
+    assert values["flip_rate"] is None and values["requests"] == 0
+    assert missing["flip_rate"] == "no shadow request of version 8 yet for homepage_hero"
+    only_idle = view(idle)
+    assert not evaluate_guard(parse_guard("flip_rate < 1"), only_idle).passed
 
 
 def test_no_candidate_fails_every_measurement_but_live_clients_is_known() -> None:

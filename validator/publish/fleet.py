@@ -74,6 +74,12 @@ class ModelShadow:
     predicted_rows: int | None = None
 
     @property
+    def compared(self) -> bool:
+        """Whether the guard judges this model: the fleet shadowed requests of it, or the PR replay predicted it
+        (a model that changed must be measured; one the apps never call, with series at zero, is not judged)."""
+        return self.requests > 0 or self.predicted_value is not None
+
+    @property
     def flip_rate(self) -> float | None:
         """Flips per shadowed request; None before the first request (no data is not a rate of zero)."""
         return self.flips / self.requests if self.requests > 0 else None
@@ -113,6 +119,7 @@ class FleetView:
         models = []
         for model in self.models:
             entry = asdict(model)
+            entry["compared"] = model.compared
             entry["flip_rate"] = model.flip_rate
             entry["mean_abs_delta"] = model.mean_abs_delta
             models.append(entry)
@@ -184,16 +191,16 @@ def _shadow(server: "_Prometheus", at: float, channel: str, version: str,
     models = []
     for name in sorted(set(requests) | set(predicted)):
         prediction = predicted.get(name) or {}
-        value = prediction.get("value")
-        rows = prediction.get("rows")
+        value = _number(prediction.get("value"))
+        rows = _number(prediction.get("rows"))
         models.append(ModelShadow(
             model=name, measured=name in requests, requests=_count(requests.get(name, 0.0)),
             flips=_count(flips.get(name, 0.0)), clients=_count(clients.get(name, 0.0)),
             delta_sum=_finite(delta_sum.get(name, 0.0)), delta_count=_count(delta_count.get(name, 0.0)),
             dropped=_count(dropped.get(name, 0.0)), errors=_count(errors.get(name, 0.0)),
             predicted_metric=str(prediction["metric"]) if "metric" in prediction else None,
-            predicted_value=float(value) if isinstance(value, (int, float)) else None,
-            predicted_rows=int(rows) if isinstance(rows, int) else None,
+            predicted_value=value,
+            predicted_rows=int(rows) if rows is not None and rows.is_integer() else None,
         ))
     return tuple(models), (_count(measuring[0][1]) if measuring else 0)
 
@@ -321,6 +328,21 @@ def _percent(value: float | None) -> str:
 def _quote(value: str) -> str:
     """A PromQL string literal (Go's escapes; JSON's are a subset of them)."""
     return json.dumps(value, ensure_ascii=True)
+
+
+def _number(value: Any) -> float | None:
+    """A prediction's number: a JSON number, or the decimal string TUF metadata carries (canonical JSON, which
+    signatures are computed over, has no floats); anything else is no prediction."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def _count(value: float) -> int:

@@ -22,7 +22,8 @@ Variables (``guard_values`` computes them from a ``FleetView``; all about the ca
 * ``predicted_flip_rate``: the largest flip rate the PR replay predicted (``publish --report``);
 * ``score_delta``: the largest mean absolute difference of a model's main value.
 
-A compared model is one the fleet exported shadow series for, or one the PR report predicted. A variable
+A compared model is one the fleet shadowed requests of, or one the PR report predicted (the replay covers the
+models a change touches, so each of them must have been measured; a model the apps never call is not). A variable
 without data (no shadow request yet, a model predicted but never measured, no prediction published) makes the
 whole guard fail with the reason, whatever the rest of the expression says: ``not (flip_rate > 0.02)`` and
 ``flip_rate <= 0.02 or clients >= 10`` never pass on missing measurements.
@@ -297,9 +298,9 @@ def guard_values(view: "FleetView") -> tuple[dict[str, float | None], dict[str, 
         return values, missing
     values["canary_clients"] = float(view.canary_clients)
     values["clients"] = float(view.clients_measuring)
-    models = view.models
+    models = [m for m in view.models if m.compared]
     if not models:
-        reason = f"no client has exported shadow measurements of version {version} yet"
+        reason = f"no client has shadowed a request of version {version} yet"
         missing.update(flip_rate=reason, requests=reason, score_delta=reason)
     else:
         values["requests"] = float(min(m.requests for m in models))
