@@ -204,6 +204,7 @@ def _handler(root: Path, log: Callable[[str], None] | None,
                 self.send_header("Cache-Control", "no-cache, no-store")
                 self.send_header("X-Accel-Buffering", "no")   # nginx in front: do not buffer the stream
                 self.send_header("X-Content-Type-Options", "nosniff")
+                self.send_header("Connection", "close")
                 self.end_headers()
                 if not head:
                     watcher.stream(self.wfile)
