@@ -411,6 +411,7 @@ def test_canary_promote_and_abort_from_the_command_line(cli_repo, tmp_path):
     (("promote", "--metrics", "http://127.0.0.1:9"), 2, "--metrics needs --if"),
     (("promote", "--if", "flip_rat <= 0.02", "--metrics", "http://127.0.0.1:9"), 2, "flip_rate"),
     (("promote", "--channel", "Bad Name"), 2, "bad channel name"),
+    (("status", "--metrics", "http://127.0.0.1:9"), 2, "--metrics"),
 ])
 def test_rollout_mistakes_exit_2_with_one_line_and_change_nothing(cli_repo, args, code, words):
     before = sorted(p.name for p in (cli_repo / PUBLISHED / "metadata").iterdir())
