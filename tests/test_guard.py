@@ -103,6 +103,20 @@ def test_a_model_the_apps_never_call_is_not_judged_unless_the_change_touched_it(
     assert missing["flip_rate"] == "no shadow request of version 8 yet for homepage_hero"
     only_idle = view(idle)
     assert not evaluate_guard(parse_guard("flip_rate < 1"), only_idle).passed
+    assert [line for line in render_fleet(fleet) if "not judged" in line] == [
+        "  not called since the candidate appeared (not judged): homepage_hero"]
+
+
+def test_a_candidate_that_raises_on_every_request_fails_the_guard() -> None:
+    raising = ModelShadow(model="churn_coupon", measured=True, requests=0, flips=0, clients=0, delta_sum=0.0,
+                          delta_count=0, dropped=0, errors=40)
+    fleet = view(model("fraud_risk", 2000, 10), raising)
+    verdict = evaluate_guard(parse_guard("flip_rate <= 0.02"), fleet)
+    assert not verdict.passed
+    assert verdict.reasons == ["flip_rate has no data: no shadow request of version 8 yet for churn_coupon "
+                               "(40 errors: the candidate raised)"]
+    (line,) = [line for line in render_fleet(fleet) if line.split()[:1] == ["churn_coupon"]]
+    assert line.split()[1:] == ["0", "0", "-", "-", "-", "0", "40"]
 
 
 def test_no_candidate_fails_every_measurement_but_live_clients_is_known() -> None:

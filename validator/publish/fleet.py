@@ -75,9 +75,10 @@ class ModelShadow:
 
     @property
     def compared(self) -> bool:
-        """Whether the guard judges this model: the fleet shadowed requests of it, or the PR replay predicted it
-        (a model that changed must be measured; one the apps never call, with series at zero, is not judged)."""
-        return self.requests > 0 or self.predicted_value is not None
+        """Whether the guard judges this model: the fleet sent it to the candidate (compared, dropped or raised),
+        or the PR replay predicted it (a model that changed must be measured). One the apps never call, whose
+        series sit at zero, is not judged; one whose candidate raised on every request is, and fails."""
+        return self.requests > 0 or self.errors > 0 or self.dropped > 0 or self.predicted_value is not None
 
     @property
     def flip_rate(self) -> float | None:
@@ -307,13 +308,23 @@ def render_fleet(view: FleetView) -> list[str]:
         return lines
     lines.append(f"shadow      candidate version {view.candidate_version}: measured by {view.clients_measuring} "
                  f"client{'s' if view.clients_measuring != 1 else ''}")
-    if not view.models:
-        lines.append("  no shadow measurements of this version yet (WeightsClient(shadow=...) in the apps?)")
-        return lines
-    width = max(len("model"), *(len(m.model) for m in view.models))
+    shown = [m for m in view.models if m.compared]
+    idle = [m.model for m in view.models if not m.compared]
+    if not shown:
+        lines.append("  no shadowed request of this version yet (WeightsClient(shadow=...) in the apps?)")
+    else:
+        lines.extend(_shadow_table(shown))
+    if idle:
+        lines.append(f"  not called since the candidate appeared (not judged): {', '.join(idle)}")
+    return lines
+
+
+def _shadow_table(models: list[ModelShadow]) -> list[str]:
+    lines = []
+    width = max(len("model"), *(len(m.model) for m in models))
     lines.append(f"  {'model':<{width}}  {'requests':>9}  {'flips':>7}  {'flip rate':>9}  {'predicted':>9}  "
                  f"{'mean |delta|':>12}  {'dropped':>7}  {'errors':>6}")
-    for m in view.models:
+    for m in models:
         delta = "-" if m.mean_abs_delta is None else f"{m.mean_abs_delta:.6g}"
         basis = f"  {m.predicted_metric} on {m.predicted_rows} rows" if m.predicted_metric else ""
         lines.append(f"  {m.model:<{width}}  {m.requests:>9}  {m.flips:>7}  {_percent(m.flip_rate):>9}  "

@@ -304,7 +304,8 @@ def guard_values(view: "FleetView") -> tuple[dict[str, float | None], dict[str, 
         missing.update(flip_rate=reason, requests=reason, score_delta=reason)
     else:
         values["requests"] = float(min(m.requests for m in models))
-        unmeasured = [m.model for m in models if m.flip_rate is None]
+        unmeasured = [m.model + (f" ({m.errors} errors: the candidate raised)" if m.errors else "")
+                      for m in models if m.flip_rate is None]
         if unmeasured:
             missing["flip_rate"] = (f"no shadow request of version {version} yet for "
                                     f"{', '.join(unmeasured)}")
