@@ -2,8 +2,11 @@
 different page) is a change; there is no delta.
 
 Runtime side (loaded through ``Kind.room("shadow")``): plain Python on ``Ranking`` records, no numpy, no gate.
-Both versions rank the very item mappings the app sent, so an item is identified by the object itself (equal
-mappings count as the same item: the app could not tell them apart either). The replay's ``order_change_rate``
+Both versions rank the items of one request, the candidate usually a copy of them (the shadow worker detaches
+a sampled request from the app's objects), so items are compared by equality, identity being only the fast path.
+Equal items cannot swap places anyway: they score and tie-break alike and keep the app's order in both versions.
+(An app that edits the item mappings after the call, before the worker compares, would make them differ: the
+comparison reads the live result as the app left it.) The replay's ``order_change_rate``
 (``metrics.py``) is the share of queries both versions ranked whose order changes: the same test on the sample
 queries, hence the prediction. No delta: the scores of two versions are on no common scale a ranking promises
 (only their order matters), and a single number for "how different" (Kendall tau, top-k overlap) is what the
