@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +137,15 @@ def test_an_unreachable_prometheus_is_a_fleet_error() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(FleetError, match=f"cannot reach Prometheus at {url}: Connection refused"):
         read_fleet(url, "production", "4", timeout=5)
+
+
+def test_a_server_that_never_answers_is_a_fleet_error_after_the_timeout() -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with pytest.raises(FleetError, match=f"cannot reach Prometheus at {url}: .*timed out"):
+            read_fleet(url, "production", "4", timeout=0.5)
 
 
 def test_a_server_that_is_not_prometheus_is_a_fleet_error(tmp_path: Path) -> None:
