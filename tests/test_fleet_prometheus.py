@@ -248,9 +248,15 @@ def canary(tmp_path: Path, prometheus: tuple[PrometheusServer, list[Exporter]], 
                 exporters[n].show(registry)
             for client in clients:
                 assert client.wait_ready(DEADLINE), client.status().last_error
-            wait_for(lambda: all(c.status().shadow.candidate_version == version  # type: ignore[union-attr]
-                                 for c in clients[:LIVE_CLIENTS]), f"live clients shadowing version {version}")
-            assert [c.status().role for c in clients] == ["live"] * LIVE_CLIENTS + ["candidate"]
+            roles = ["live"] * LIVE_CLIENTS + ["candidate"]  # the cohort decides, from the candidate's salt
+
+            def settled() -> bool:
+                states = [c.status() for c in clients]
+                return ([s.role for s in states] == roles
+                        and all(s.shadow is not None and s.shadow.candidate_version == version
+                                for s in states[:LIVE_CLIENTS]))
+
+            wait_for(settled, f"clients serving {roles}, the live ones shadowing version {version}")
             for n, client in enumerate(clients[:LIVE_CLIENTS]):
                 model = client.model("fraud_risk")
                 for row in rows[n * ROWS_PER_CLIENT:(n + 1) * ROWS_PER_CLIENT]:
