@@ -10,6 +10,7 @@ Waiting is always on a condition with a deadline (readiness, then the data itsel
 """
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import shutil
@@ -22,6 +23,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +209,44 @@ def client_registry(channel: str, instance_id: str, role: str, version: str, com
         dropped.labels(channel, instance_id, s.model).inc(s.dropped)
         errors.labels(channel, instance_id, s.model).inc(s.errors)
     return registry
+
+
+@contextlib.contextmanager
+def basic_auth_proxy(upstream: str, user: str, password: str) -> Iterator[tuple[str, list[str]]]:
+    """An authenticating reverse proxy in front of ``upstream`` (how Prometheus is often exposed): GET only,
+    401 without the right basic-auth header. Yields its base URL (under /prom) and the paths it forwarded."""
+    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    forwarded: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            if self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="prometheus"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            path = self.path.removeprefix("/prom")
+            forwarded.append(path)
+            try:
+                with urllib.request.urlopen(upstream + path, timeout=10) as answer:
+                    status, body = answer.status, answer.read()
+            except urllib.error.HTTPError as exc:
+                status, body = exc.code, exc.read()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_port}/prom", forwarded
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -255,6 +255,9 @@ class _Prometheus:
         if len(body) > MAX_ANSWER_BYTES:
             raise FleetError(f"{self.label} answered more than {MAX_ANSWER_BYTES} bytes to one query: "
                              "is this a Prometheus server?")
+        if answer.status in (401, 403):
+            raise FleetError(f"Prometheus at {self.label} answered HTTP {answer.status}: credentials missing or refused "
+                             "(give them in the URL, https://user:password@host, sent as basic auth)")
         try:
             data = json.loads(body)
         except ValueError:
