@@ -170,11 +170,11 @@ def _shadow(server: "_Prometheus", at: float, channel: str, version: str,
             predicted: Mapping[str, Mapping[str, Any]]) -> tuple[tuple[ModelShadow, ...], int]:
     labels = f"channel={_quote(channel)}, candidate_version={_quote(version)}"
 
-    def per_model(series: str, by: str = "instance_id, model, live_version") -> dict[str, float]:
+    def per_model(series: str) -> dict[str, float]:
         # One process may have measured the candidate against two live versions (the live changed meanwhile):
         # both series count, hence live_version in the inner grouping.
         return {m.get("model", ""): v for m, v in server.vector(
-            f"sum by (model) (max by ({by}) ({series}{{{labels}}}))", at)}
+            f"sum by (model) (max by (instance_id, model, live_version) ({series}{{{labels}}}))", at)}
 
     requests = per_model("weights_shadow_requests_total")
     flips = per_model("weights_shadow_flips_total")
@@ -191,7 +191,9 @@ def _shadow(server: "_Prometheus", at: float, channel: str, version: str,
         f"count(max by (instance_id) (weights_shadow_requests_total{{{labels}}}) > 0)", at)
     models = []
     for name in sorted(set(requests) | set(predicted)):
-        prediction = predicted.get(name) or {}
+        prediction = predicted.get(name)
+        if not isinstance(prediction, Mapping):  # signed, but written by another tool: tolerate, show nothing
+            prediction = {}
         value = _number(prediction.get("value"))
         rows = _number(prediction.get("rows"))
         models.append(ModelShadow(
