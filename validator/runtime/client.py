@@ -31,14 +31,18 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from validator.kinds.contract import Contract
+from validator.runtime.cohort import canary_of, cohort_point, default_instance_id
 from validator.runtime.errors import BundleRefused, NotReady, WeightsError
-from validator.runtime.snapshot import Snapshot, build_snapshot
-from validator.runtime.tuf_client import HttpFetcher, Repository, Target, classify, read_root
+from validator.runtime.push import Notifier, PushState
+from validator.runtime.shadow import Shadow, ShadowComparison, ShadowStatus
+from validator.runtime.snapshot import Snapshot, build_snapshot, served_version
+from validator.runtime.tuf_client import HttpFetcher, Refreshed, Repository, Target, classify, read_root
 
 log = logging.getLogger("validator.runtime")
 
 CHANNEL_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 BUNDLE_NAME = "bundle.json"
+CANDIDATE_NAME = "candidate.json"
 
 
 class State(str, Enum):
@@ -67,6 +71,19 @@ class ClientConfig:
         Default: ten intervals (a few failed polls are noise; ten are an outage worth an alert).
     max_bundle_bytes: a bigger bundle is refused before download; a weights bundle is kilobytes, 16 MiB
         leaves room for large segment tables while bounding memory.
+    push_min_gap: the least time between two polls that notifications trigger. A notification carries no
+        trust and can be forged by anything between client and server, so this bounds what a hostile notifier
+        costs: at most one refresh per gap, which with the default is at most two a second; an idle refresh
+        against an unchanged repository is one conditional request (``bench/results/etag.json`` has its
+        CPU). The first notification after a quiet gap is not delayed at all, so a publish is still live
+        within about a second.
+    push_read_timeout: a notification stream silent for this long (no event, no heartbeat) is dead and is
+        reconnected: three of ``weights serve``'s 15 s heartbeats.
+    push_backoff_max: the longest wait before reconnecting a failed stream (waits double from one second,
+        with full jitter, so a fleet does not reconnect in lockstep after a server restart).
+    full_refresh_every: the longest an idle client answers polls from a conditional request (304) without a
+        full TUF refresh; default ten intervals, at most an hour, so a new root published without a new
+        timestamp still arrives.
     """
 
     interval: float = 30.0
@@ -76,9 +93,13 @@ class ClientConfig:
     backoff_max: float | None = None
     max_age: float | None = None
     max_bundle_bytes: int = 16 * 1024 * 1024
+    push_min_gap: float = 0.5
+    push_read_timeout: float = 45.0
+    push_backoff_max: float = 60.0
+    full_refresh_every: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("interval", "timeout", "deadline"):
+        for name in ("interval", "timeout", "deadline", "push_read_timeout", "push_backoff_max"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
@@ -86,12 +107,20 @@ class ClientConfig:
             raise ValueError(f"jitter must be in [0, 1), not {self.jitter!r}")
         if self.max_bundle_bytes <= 0:
             raise ValueError("max_bundle_bytes must be positive")
+        if not (math.isfinite(self.push_min_gap) and self.push_min_gap >= 0):
+            raise ValueError(f"push_min_gap must be a number of seconds >= 0, not {self.push_min_gap!r}")
 
     @property
     def effective_backoff_max(self) -> float:
         if self.backoff_max is not None:
             return max(self.backoff_max, self.interval)
         return max(self.interval, min(300.0, 10 * self.interval))
+
+    @property
+    def effective_full_refresh_every(self) -> float:
+        if self.full_refresh_every is not None:
+            return self.full_refresh_every
+        return min(3600.0, 10 * self.interval)
 
     @property
     def effective_max_age(self) -> float:
@@ -116,6 +145,13 @@ class Status:
     reloads: int = 0
     next_poll_in: float | None = None
     notes: tuple[str, ...] = field(default=())
+    push: str = "off"                         # the notification stream: a PushState value ("connected", ...)
+    instance_id: str = ""                     # this process's id for canary cohorts and metrics
+    role: str | None = None                   # what is served: "live" or "candidate" (None: nothing yet)
+    cohort: str = "live"                      # the cohort this instance is in: "candidate" or "live"
+    cohort_point: float | None = None         # its point in [0, 1) for the current candidate's salt
+    candidate: Mapping[str, Any] | None = None  # the channel's candidate: version, sha256, fraction, refused
+    shadow: ShadowStatus | None = None        # shadow evaluation, when the client was made with shadow=...
 
     @property
     def version(self) -> str | None:
@@ -142,6 +178,13 @@ class Status:
             "reloads": self.reloads,
             "next_poll_in": None if self.next_poll_in is None else round(self.next_poll_in, 3),
             "notes": list(self.notes),
+            "push": self.push,
+            "instance_id": self.instance_id,
+            "role": self.role,
+            "cohort": self.cohort,
+            "cohort_point": self.cohort_point,
+            "candidate": dict(self.candidate) if self.candidate else None,
+            "shadow": self.shadow.to_dict() if self.shadow is not None else None,
         }
 
 
@@ -155,7 +198,8 @@ Contracts = Contract | Iterable[Contract] | None
 
 
 class WeightsClient:
-    """Polls a TUF repository for ``<channel>/bundle.json``, verifies, checks the contract, hot-reloads.
+    """Polls a TUF repository for ``<channel>/bundle.json`` (and a canary's ``<channel>/candidate.json``),
+    verifies, checks the contract, hot-reloads.
 
     Thread-safe: ``model()``, ``snapshot``, ``version`` and ``status()`` may be called from any thread at
     any time; polls (the background thread's and ``refresh()``) are serialized by an internal lock that no
@@ -172,6 +216,20 @@ class WeightsClient:
         exceptions they raise are logged and ignored. Keep them short.
     metrics: True (the default Prometheus registry) or a ``CollectorRegistry``; needs the ``metrics`` extra.
     fetcher: a python-tuf ``FetcherInterface`` to use instead of the built-in HTTP one (proxies, auth).
+    push: hold the server's change notification open (``<url>notify``, offered by ``weights serve``) and poll
+        as soon as it says something changed; a server without one is polled at ``interval`` as before
+        (``status().push`` says which). False: poll only.
+    instance_id: this process's identity for canary cohorts and metrics; default
+        ``validator.runtime.cohort.default_instance_id()`` (host, pid, start). When the channel publishes a
+        candidate (``<channel>/candidate.json``), the client serves it iff ``cohort_point(instance_id, salt)``
+        is below its fraction, else the live bundle; ``status()`` says which (``role``, ``cohort``). Pass a
+        stable id (a pod name) to keep an instance in its cohort across restarts.
+    shadow: the share of requests (0 < shadow <= 1) also evaluated, off the request path, by the candidate
+        (the canary's, else ``<shadow_channel>/bundle.json``) and counted (``validator.runtime.shadow``); 0
+        (the default) turns it off and ``model()`` returns the live evaluators themselves.
+    shadow_channel: the channel whose bundle is shadowed when there is no canary candidate.
+    shadow_queue_size: samples waiting for the shadow worker at most; more are dropped and counted.
+    on_shadow(comparison): called by the shadow worker with each ``ShadowComparison``. Keep it short.
     The other arguments are the limits of ``ClientConfig``.
     """
 
@@ -194,6 +252,12 @@ class WeightsClient:
         max_age: float | None = None,
         metrics: Any = None,
         fetcher: Any = None,
+        push: bool = True,
+        instance_id: str | None = None,
+        shadow: float = 0.0,
+        shadow_channel: str = "shadow",
+        shadow_queue_size: int = 1000,
+        on_shadow: Callable[[ShadowComparison], Any] | None = None,
     ) -> None:
         if not channel or not set(channel) <= CHANNEL_CHARS or channel[0] in "._-":
             raise ValueError(f"bad channel name {channel!r}: lower-case letters, digits, '.', '_' and '-'")
@@ -211,13 +275,23 @@ class WeightsClient:
         self.on_error = on_error
         self._owns_fetcher = fetcher is None
         self._fetcher = fetcher if fetcher is not None else HttpFetcher(timeout, deadline)
+        if shadow and (not shadow_channel or not set(shadow_channel) <= CHANNEL_CHARS or shadow_channel[0] in "._-"
+                       or shadow_channel == channel):
+            raise ValueError(f"bad shadow_channel {shadow_channel!r}: another channel's name")
+        self.instance_id = default_instance_id() if instance_id is None else str(instance_id)
         self._repo = Repository(url, read_root(root), Path(cache_dir), f"{channel}/{BUNDLE_NAME}",
-                                self._fetcher, max_bundle_bytes)
+                                self._fetcher, max_bundle_bytes, candidate_path=f"{channel}/{CANDIDATE_NAME}",
+                                shadow_path=f"{shadow_channel}/{BUNDLE_NAME}" if shadow else None)
+        self._repo.full_refresh_every = self.config.effective_full_refresh_every
+        self._push = push
+        self._notifier: Notifier | None = None
+        self._wake = threading.Event()          # set by a notification: poll now (coalesces any number)
+        self._push_poll_at = -math.inf          # time.monotonic() of the last poll a notification triggered
         self._metrics = None
         if metrics:
             from validator.runtime.metrics import ClientMetrics  # lazy: prometheus-client is an optional extra
 
-            self._metrics = ClientMetrics(channel, None if metrics is True else metrics)
+            self._metrics = ClientMetrics(channel, None if metrics is True else metrics, self.instance_id)
 
         self._snapshot: Snapshot | None = None   # THE reference: assigned whole, read without a lock
         self._poll_lock = threading.Lock()
@@ -226,7 +300,7 @@ class WeightsClient:
         self._thread: threading.Thread | None = None
         self._stopped = False
         self._cache_tried = False
-        self._refused: tuple[str, BundleRefused] | None = None
+        self._refused: dict[str, BundleRefused] = {}   # sha256 -> why; a few entries (live, candidate, shadow)
         self._last_success: float | None = None
         self._state_saved_at = 0.0
         self._last_error: WeightsError | None = None
@@ -236,6 +310,15 @@ class WeightsClient:
         self._reloads = 0
         self._next_poll_at: float | None = None
         self._notes: list[str] = []
+        # What model() reads: the served snapshot's evaluators, or shadow-tapped ones (one reference, whole).
+        self._models: Mapping[str, Any] | None = None
+        self._role: str | None = None                 # "live" or "candidate": what self._snapshot is
+        self._cohort: tuple[str, float | None] = ("live", None)
+        self._candidate: Mapping[str, Any] | None = None
+        self._shadow: Shadow | None = None
+        if shadow:
+            self._shadow = Shadow(shadow, shadow_queue_size, metrics=self._metrics, on_shadow=on_shadow,
+                                  stopping=self._stopping, name=f"weights-shadow-{channel}")
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
@@ -249,12 +332,20 @@ class WeightsClient:
             self._load_cache()
         self._thread = threading.Thread(target=self._run, name=f"weights-client-{self.channel}", daemon=True)
         self._thread.start()
+        if self._push:
+            cfg = self.config
+            base = self.url if self.url.endswith("/") else self.url + "/"
+            self._notifier = Notifier(base + "notify", self._notified, connect_timeout=cfg.timeout,
+                                      read_timeout=cfg.push_read_timeout, backoff_max=cfg.push_backoff_max).start()
         return self
 
     def stop(self, timeout: float | None = 10.0) -> None:
         """End the poll thread (a poll under way finishes first, bounded by the request timeouts)."""
         self._stopped = True
         self._stopping.set()
+        self._wake.set()
+        if self._notifier is not None:
+            self._notifier.stop(timeout)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -296,14 +387,19 @@ class WeightsClient:
         return snap.version if snap is not None else None
 
     def model(self, name: str) -> Any:
-        """The evaluator ``name`` of the live bundle (``.score``/``.rank``/``.choose``/``.assign``/``.lookup``)."""
-        snap = self._snapshot
-        if snap is None:
+        """The evaluator ``name`` of the served bundle (``.score``/``.rank``/``.choose``/``.assign``/``.lookup``).
+
+        While shadowing, a ``ShadowedModel``: the same method returns the same result and offers a sample.
+        """
+        models = self._models
+        if models is None:
             raise NotReady(f"no weights bundle loaded yet from {self.url} (status: {self.status().state.value}); "
                            "call wait_ready() at startup")
-        try:  # the snapshot's mapping directly: one call less on every request
-            return snap.models[name]
+        try:  # the served mapping directly: one call less on every request
+            return models[name]
         except KeyError:
+            snap = self._snapshot
+            assert snap is not None  # set before _models
             return snap.model(name)  # raises UnknownModel naming the models the bundle has
 
     def status(self) -> Status:
@@ -328,18 +424,51 @@ class WeightsClient:
             last_error_reason=err.reason if err is not None else None,
             last_error_at=self._last_error_at,
             consecutive_failures=self._failures, polls=self._polls, reloads=self._reloads,
-            next_poll_in=next_in, notes=tuple(self._notes),
+            next_poll_in=next_in, notes=tuple(self._notes) + self._push_notes(), push=self._push_state(),
+            instance_id=self.instance_id, role=self._role if snap is not None else None,
+            cohort=self._cohort[0], cohort_point=self._cohort[1], candidate=self._candidate,
+            shadow=self._shadow.status() if self._shadow is not None else None,
         )
 
+    @property
+    def shadow(self) -> Shadow | None:
+        """The shadow evaluation (``counts()``, ``wait_idle()``, ``status()``), or None without ``shadow=``."""
+        return self._shadow
+
+    def _push_state(self) -> str:
+        notifier = self._notifier
+        if notifier is None:
+            return PushState.OFF.value
+        if notifier.state is PushState.UNSUPPORTED:
+            return notifier.state.value
+        return PushState.OFF.value if self._stopped else notifier.state.value
+
+    def _push_notes(self) -> tuple[str, ...]:
+        notifier = self._notifier
+        if notifier is not None and notifier.state is PushState.UNSUPPORTED:
+            return (f"{notifier.detail}; polling every {self.config.interval:g} s",)
+        return ()
+
     # --- the poll thread ------------------------------------------------------------------------------
+
+    def _notified(self, version: str) -> None:
+        """The notifier's thread: the server says the repository may have changed (trusting nothing)."""
+        self._wake.set()
 
     def _run(self) -> None:
         delay = 0.0
         while not self._stopping.is_set():
             self._next_poll_at = time.monotonic() + delay
-            if delay > 0 and self._stopping.wait(delay):
+            if delay > 0 and self._wake.wait(delay) and not self._stopping.is_set():
+                # A notification: poll now, but never twice within push_min_gap (a hostile notifier's bound).
+                gap = self._push_poll_at + self.config.push_min_gap - time.monotonic()
+                if gap > 0 and self._stopping.wait(gap):
+                    break
+                self._push_poll_at = time.monotonic()
+            if self._stopping.is_set():
                 break
             self._next_poll_at = None
+            self._wake.clear()   # what arrives during this poll triggers one more, after the gap
             try:
                 with self._poll_lock:
                     self._poll()
@@ -360,26 +489,10 @@ class WeightsClient:
         self._polls += 1
         changed, error = False, None
         try:
-            target = self._repo.check()
-            current = self._snapshot
-            now = time.time()
-            if current is not None and current.sha256 == target.sha256:
-                self._confirmed(target, now)
-            elif self._refused is not None and self._refused[0] == target.sha256:
-                raise self._refused[1]
-            else:
-                data = self._repo.download(target)
-                try:
-                    snap = build_snapshot(data, version=str(target.version), sha256=target.sha256,
-                                          source="network", loaded_at=now, contracts=self.contracts,
-                                          custom=target.info.custom or {}, previous=current)
-                except BundleRefused as exc:
-                    self._refused = (target.sha256, exc)
-                    raise
-                self._confirmed(target, now, saved=True)   # fresh before readers can see it
-                self._swap(snap)
-                changed = True
-                self._save_last_good(data, target, now)
+            found = self._repo.check()
+            changed = self._serve(found, time.time())
+            if self._shadow is not None:
+                self._update_shadow(self._shadow, found)
         except Exception as exc:  # noqa: BLE001 - sorted by classify(); nothing reaches the app
             error = classify(exc)
             if error.reason == "internal":
@@ -389,6 +502,124 @@ class WeightsClient:
             self._metrics.poll(time.monotonic() - started, error is None, error.reason if error else None,
                                self._last_success)
         return changed, error
+
+    def _serve(self, found: Refreshed, now: float) -> bool:
+        """Serve the candidate when this instance is in its cohort and it passes every check, else the live bundle.
+
+        A refused candidate (contract, compile, verification) leaves this client on the live bundle, and
+        ``status().candidate["refused"]`` says why; the poll itself succeeded.
+        """
+        candidate = found.candidate
+        canary = canary_of(candidate.info.custom) if candidate is not None else None
+        point = cohort_point(self.instance_id, canary[1]) if canary is not None else None
+        in_canary = canary is not None and point is not None and point < canary[0]
+        self._cohort = ("candidate" if in_canary else "live", point)
+        refused: str | None = None
+        if in_canary:
+            assert candidate is not None
+            try:
+                changed = self._serve_target(candidate, "candidate", now)
+            except BundleRefused as exc:
+                refused = str(exc)
+            else:
+                self._candidate = self._describe_candidate(found, canary, None)
+                return changed
+        self._candidate = self._describe_candidate(found, canary, refused)
+        return self._serve_target(found.live, "live", now)
+
+    def _describe_candidate(self, found: Refreshed, canary: tuple[float, str] | None,
+                            refused: str | None) -> dict[str, Any] | None:
+        """The candidate as ``status()`` shows it; None when the channel runs no canary."""
+        target = found.candidate
+        problem = found.problems.get(self._repo.candidate_path or "")
+        if target is None:
+            return {"problem": problem} if problem else None
+        if canary is None:
+            refused = refused or "its custom metadata carries no canary fraction in (0, 1] and salt"
+        return {"version": served_version(target.info.custom, target.version), "sha256": target.sha256,
+                "fraction": canary[0] if canary else None, "refused": refused}
+
+    def _serve_target(self, target: Target, role: str, now: float) -> bool:
+        """Make ``target`` the served bundle (nothing to do when its bytes are served already); True if swapped."""
+        current = self._snapshot
+        if current is not None and current.sha256 == target.sha256:
+            self._confirmed(target, now)
+            if role != self._role:  # a promotion (or the candidate equals live): same bytes, nothing to reload
+                self._role = role
+                if self._metrics is not None:
+                    self._metrics.serving(role, current.version, current.commit)
+            return False
+        refused = self._refused.get(target.sha256)
+        if refused is not None:
+            raise refused
+        data = self._repo.download(target)
+        custom = target.info.custom or {}
+        try:
+            snap = build_snapshot(data, version=served_version(custom, target.version), sha256=target.sha256,
+                                  source="network", loaded_at=now, contracts=self.contracts, custom=custom,
+                                  previous=current)
+        except BundleRefused as exc:
+            self._remember_refused(target, role, exc)
+            raise
+        self._confirmed(target, now, saved=True)   # fresh before readers can see it
+        self._swap(snap, role)
+        self._save_last_good(data, target, now)
+        return True
+
+    def _remember_refused(self, target: Target, role: str, exc: BundleRefused) -> None:
+        """Refused bytes are not downloaded again (a broken publish would cost every client every poll)."""
+        if len(self._refused) >= 8:
+            self._refused.pop(next(iter(self._refused)))
+        self._refused[target.sha256] = exc
+        if role != "live":
+            self._note(f"{target.path} not used: {exc}")
+            log.warning("weights client: %s refused (serving the live bundle instead): %s", target.path, exc)
+
+    def _update_shadow(self, shadow: Shadow, found: Refreshed) -> None:
+        """Choose what the shadow compares against after this poll, and give model() the mapping to serve.
+
+        The candidate when the channel has one, else the shadow channel's bundle; nothing when this client
+        serves the candidate itself or the source is the live bundle. Problems here never fail the poll.
+        """
+        live = self._snapshot
+        if live is None:
+            return
+        target, source = (found.candidate, "candidate") if found.candidate is not None else (found.shadow,
+                                                                                            "shadow channel")
+        current, compare, reason = shadow.candidate, None, None
+        if self._role == "candidate":
+            reason = "this client serves the candidate"
+        elif target is None:
+            reason = f"no {self._repo.candidate_path} and no {self._repo.shadow_path} published"
+        elif target.sha256 == live.sha256:
+            reason = f"the {source} is the bundle this client serves"
+        elif current is not None and current.sha256 == target.sha256:
+            compare = current
+        else:
+            try:
+                compare = self._shadow_snapshot(target, live)
+            except Exception as exc:  # noqa: BLE001 - a shadow problem never stops serving
+                reason = f"the {source} ({target.path}) cannot be compared: {classify(exc)}"
+            else:
+                log.info("weights client: shadowing %s version %s on %g%% of requests", target.path,
+                         compare.version, shadow.rate * 100)
+        self._models = shadow.models_for(live, compare)   # first what model() serves, then what status() says
+        shadow.set_source(compare, source, reason)
+
+    def _shadow_snapshot(self, target: Target, live: Snapshot) -> Snapshot:
+        """The shadow source built like any bundle (contract, compile), lending the live snapshot's evaluators."""
+        refused = self._refused.get(target.sha256)
+        if refused is not None:
+            raise refused
+        data = self._repo.download(target)
+        custom = target.info.custom or {}
+        try:
+            return build_snapshot(data, version=served_version(custom, target.version), sha256=target.sha256,
+                                  source="network", loaded_at=time.time(), contracts=self.contracts,
+                                  custom=custom, previous=live)
+        except BundleRefused as exc:
+            self._remember_refused(target, "shadow", exc)
+            raise
 
     def _confirmed(self, target: Target, now: float, saved: bool = False) -> None:
         """The server vouched for what is served: fresh again; persist that now and then for cold starts."""
@@ -412,15 +643,18 @@ class WeightsClient:
             self._note(f"cannot write the last good bundle to the cache: {exc}")
             log.warning("weights client: cannot write the cache: %s", exc)
 
-    def _swap(self, snap: Snapshot) -> None:
+    def _swap(self, snap: Snapshot, role: str = "live") -> None:
         old = self._snapshot
+        self._role = role
         self._snapshot = snap           # the one swap; readers see old or new, whole
+        self._models = snap.models      # model()'s view of it (shadow taps follow in the same poll)
         self._reloads += 1
         self._ready.set()
         log.info("weights client: serving %s version %s (commit %s) from the %s", self.channel, snap.version,
                  (snap.commit or "?")[:12], "cache" if snap.source == "cache" else "server")
         if self._metrics is not None:
             self._metrics.loaded(snap.version, snap.commit, counted=snap.source == "network")
+            self._metrics.serving(role, snap.version, snap.commit)
         if self.on_change is not None:
             try:
                 self.on_change(old, snap)
@@ -454,16 +688,18 @@ class WeightsClient:
             self._note(f"the cached bundle was not used: {exc}")
             log.warning("weights client: the cached bundle was not used: %s", exc)
             return
+        custom = cached.target.info.custom or {}
         try:
-            snap = build_snapshot(cached.data, version=str(cached.target.version), sha256=cached.target.sha256,
-                                  source="cache", loaded_at=time.time(), contracts=self.contracts,
-                                  custom=cached.target.info.custom or {})
+            snap = build_snapshot(cached.data, version=served_version(custom, cached.target.version),
+                                  sha256=cached.target.sha256, source="cache", loaded_at=time.time(),
+                                  contracts=self.contracts, custom=custom)
         except BundleRefused as exc:  # e.g. the app was rebuilt with a stricter contract
             self._note(f"the cached bundle was not used: {exc}")
             log.warning("weights client: the cached bundle was not used: %s", exc)
             return
         self._last_success = cached.verified_at
-        self._swap(snap)
+        # The cache holds what this process served last: the candidate too, re-verified against its own path.
+        self._swap(snap, "candidate" if cached.target.path == self._repo.candidate_path else "live")
 
     def _note(self, text: str) -> None:
         self._notes = [*self._notes[-4:], text]

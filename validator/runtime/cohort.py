@@ -42,18 +42,31 @@ def default_instance_id() -> str:
 def canary_of(custom: Mapping[str, Any] | None) -> tuple[float, str] | None:
     """(fraction, salt) of a candidate target's ``custom``, or None when it carries no usable canary.
 
-    A fraction outside (0, 1] or a salt that is not text means the publisher wrote something this client does
-    not understand; the client then serves the live bundle, which is always safe.
+    The fraction may be a number or its decimal text ("0.3"): TUF signs metadata as canonical JSON, which has
+    no floating-point numbers, so a publisher may have to write it as text. A fraction outside (0, 1] or a salt
+    that is not text means the publisher wrote something this client does not understand; the client then
+    serves the live bundle, which is always safe.
     """
     canary = (custom or {}).get("canary")
     if not isinstance(canary, Mapping):
         return None
-    fraction, salt = canary.get("fraction"), canary.get("salt")
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+    fraction, salt = _fraction(canary.get("fraction")), canary.get("salt")
+    if fraction is None or not isinstance(salt, str) or not salt:
         return None
-    if not isinstance(salt, str) or not salt:
+    return fraction, salt
+
+
+def _fraction(value: Any) -> float | None:
+    if isinstance(value, bool):
         return None
-    return float(fraction), salt
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if not isinstance(value, (int, float)) or not 0 < value <= 1:   # NaN fails both comparisons
+        return None
+    return float(value)
 
 
 __all__ = ["canary_of", "cohort_point", "default_instance_id"]

@@ -210,7 +210,8 @@ class Shadow:
     # --- what the client's poll thread tells it ----------------------------------------------------------
 
     def set_source(self, candidate: Snapshot | None, source: str | None, reason: str | None = None) -> None:
-        """Compare against ``candidate`` from now on (None: compare nothing, ``reason`` says why)."""
+        """Say what is compared now (None: nothing, ``reason`` says why), once ``model()`` serves the mapping
+        ``models_for`` made for it: a status that says active means samples are being taken."""
         self._candidate = candidate
         self._source = source if candidate is not None else None
         self._reason = None if candidate is not None else (reason or "no candidate")
@@ -219,9 +220,8 @@ class Shadow:
     def candidate(self) -> Snapshot | None:
         return self._candidate
 
-    def models_for(self, live: Snapshot) -> Mapping[str, Any]:
-        """The mapping ``model()`` serves for ``live``: its own evaluators, or tapped ones while comparing."""
-        candidate = self._candidate
+    def models_for(self, live: Snapshot, candidate: Snapshot | None) -> Mapping[str, Any]:
+        """The mapping ``model()`` serves for ``live``: its own evaluators, or tapped ones comparing ``candidate``."""
         if candidate is None:
             self._skipped_models = MappingProxyType({})
             return live.models
