@@ -206,3 +206,30 @@ def test_a_full_refresh_is_forced_after_the_bound(tmp_path):
             assert logged.take() == [("GET", "/metadata/timestamp.json", 304)]
         finally:
             weights.stop()
+
+
+def test_after_a_failed_walk_no_shortcut_until_a_walk_succeeds(tmp_path):
+    """A bad timestamp fails the walk; the server then sending the trusted bytes again gets a full walk, not a 304."""
+    site = Site(tmp_path / "site")
+    site.publish(document(1))
+    timestamp = site.folder / "metadata" / "timestamp.json"
+    trusted = timestamp.read_bytes()
+    with Logged(site.folder) as logged:
+        weights = client(site, logged.server.url, tmp_path, interval=3600)
+        try:
+            weights.refresh(raise_errors=True)
+            weights.refresh(raise_errors=True)
+            assert logged.take()[-1] == ("GET", "/metadata/timestamp.json", 304)
+            replace(timestamp, '{"signed": {"_type": "timestamp"}, "signatures": []}')
+            weights.refresh()
+            assert weights.status().consecutive_failures == 1
+            logged.take()
+            timestamp.write_bytes(trusted)
+            weights.refresh(raise_errors=True)
+            walked = logged.take()
+            assert ("GET", "/metadata/timestamp.json", 200) in walked and len(walked) >= 2
+            assert weights.status().consecutive_failures == 0
+            weights.refresh(raise_errors=True)
+            assert logged.take() == [("GET", "/metadata/timestamp.json", 304)]
+        finally:
+            weights.stop()
