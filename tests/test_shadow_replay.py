@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from validator.gate.replay import ReplayJob, simulate_model
@@ -96,16 +97,22 @@ def replay_job(name: str, base: dict[str, Any], head: dict[str, Any], contract: 
                      kind.compile_vectorized(head, contract), base, head, replay, datasets)
 
 
+def replay_columns(job: ReplayJob) -> list[Any]:
+    """The columns the replay reads: every input, and the outcome, query id and relevance columns it names."""
+    from validator.data.datasets import Wanted
+    from validator.kinds.columns import NUMBER
+
+    types = {"outcome": None, "query": "text", "relevance": NUMBER}
+    return job.wanted([Wanted(job.replay[key], typ) for key, typ in types.items() if job.replay.get(key)])
+
+
 def requests(job: ReplayJob) -> Iterator[Any]:
     """Each request an app would send for the replay's rows: one row's inputs, or (with ``replay.query``) the
     rows of one query as the list of items to rank."""
-    from validator.data.datasets import Wanted
-
     query = job.replay.get("query")
-    extra = [Wanted(query, "text")] if query else []
     group: list[dict[str, Any]] = []
     current: Any = None
-    for _, batch in job.batches(job.wanted(extra)):
+    for _, batch in job.batches(replay_columns(job)):
         for row in batch.to_pylist():
             if not query:
                 yield row
@@ -220,3 +227,114 @@ def test_the_bandit_compares_nothing() -> None:
     picks = [KINDS[doc["kind"]].call(model, {"seed": seed}) for seed in range(50)]  # seeded: the same draws each run
     assert len({pick.arm for pick in picks}) > 1  # the draws do differ...
     assert {room.compare(a, b) for a, b in zip(picks, picks[1:], strict=False)} == {(False, None)}  # ...no change
+
+
+# ------------------------------------------------------------------ (c) end to end: a real shadowing client
+
+# Requests per model sent through the client: the first rows (a ranking: the first queries) of each replay dataset.
+E2E_ROWS = 3000
+E2E_QUERIES = 150
+WAIT = 120.0  # the upper bound of every wait for the client; only a client that never gets there fails
+
+
+def first_requests(job: ReplayJob) -> pa.Table:
+    """The replay's typed rows of the first ``E2E_ROWS`` requests (a ranking: every row of its first
+    ``E2E_QUERIES`` queries): what the client is sent, and the frame the replay measures."""
+    query = job.replay.get("query")
+    table = pa.Table.from_batches([batch for _, batch in job.batches(replay_columns(job))])
+    if not query:
+        return table.slice(0, E2E_ROWS)
+    ids = table.column(query).to_pylist()
+    starts = [i for i in range(len(ids)) if i == 0 or ids[i] != ids[i - 1]]
+    return table.slice(0, starts[E2E_QUERIES])
+
+
+def as_requests(table: pa.Table, query: str | None) -> list[Any]:
+    rows = table.to_pylist()
+    if not query:
+        return rows
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:  # a query's rows are adjacent (the replay refuses them otherwise): insertion order is theirs
+        groups.setdefault(row[query], []).append(row)
+    return list(groups.values())
+
+
+@dataclass(frozen=True)
+class Shadowed:
+    """What one client counted per model, and what the replay measured on the same requests."""
+
+    counts: Mapping[str, Any]        # model -> validator.runtime.shadow.ShadowCount
+    impacts: Mapping[str, Any]       # model -> validator.gate.replay.Impact on the frame of the sent requests
+    sent: Mapping[str, int]          # model -> requests sent through the client
+
+
+@pytest.fixture(scope="module")
+def shadowed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shadowed]:
+    """The project's bundle published live, a copy with every model of ``CHANGES`` changed published to the
+    ``shadow`` channel of the same signed repository, served over HTTP on 127.0.0.1; one WeightsClient with
+    ``shadow=1.0`` and a queue that holds every sample sends each model's requests, then waits for its worker."""
+    from publish_helpers import served
+    from runtime_helpers import Site, app_contracts, base_document, bundle_of
+
+    from validator.publish import repository as tuf_repo
+    from validator.runtime import WeightsClient
+
+    live_doc = copy.deepcopy(base_document())
+    candidate_doc = copy.deepcopy(live_doc)
+    for name, change in CHANGES.items():
+        change(candidate_doc["models"][name])
+    candidate_doc["provenance"]["commit"] = "c" * 40
+    contracts = {c.name: c for c in app_contracts()}
+
+    frames: dict[str, pa.Table] = {}
+    requests_of: dict[str, list[Any]] = {}
+    impacts: dict[str, Any] = {}
+    for name in CHANGES:
+        base, head = live_doc["models"][name], candidate_doc["models"][name]
+        contract = contracts[base["contract"]]
+        job = replay_job(name, base, head, contract)
+        frames[name] = first_requests(job)
+        requests_of[name] = as_requests(frames[name], job.replay.get("query"))
+        impacts[name] = simulate_model(PROJECT, name, base, head, contract, contract, frame=frames[name])
+
+    tmp = tmp_path_factory.mktemp("shadow-e2e")
+    site = Site(tmp / "site")
+    site.publish(live_doc)
+    tuf_repo.publish(site.storage, site.root, site.keys.source(), bundle_of(candidate_doc), "shadow", site.expiry)
+    total = sum(len(r) for r in requests_of.values())
+    with served(site.folder) as server:
+        client = WeightsClient(server.url, site.root, tmp / "cache", contract=list(contracts.values()),
+                               interval=3600.0, timeout=30.0, push=False, instance_id="shadow-replay",
+                               shadow=1.0, shadow_queue_size=total)
+        try:
+            client.refresh(raise_errors=True)
+            status = client.status().shadow
+            assert status is not None and status.active and status.source == "shadow channel", status
+            sent: dict[str, int] = {}
+            for name, stream in requests_of.items():
+                verb = KINDS[live_doc["models"][name]["kind"]].verb
+                sent[name] = 0
+                for request in stream:
+                    try:
+                        getattr(client.model(name), verb)(request)
+                    except InputError:
+                        continue  # the live version refused: the app gets the error, nothing is shadowed
+                    sent[name] += 1
+            assert client.shadow is not None and client.shadow.wait_idle(WAIT), "the shadow worker never drained"
+            counts = {c.model: c for c in client.shadow.counts()}
+        finally:
+            client.stop()
+    yield Shadowed(counts, impacts, sent)
+
+
+@pytest.mark.parametrize("name", sorted(CHANGES))
+def test_a_shadowing_clients_counts_equal_the_replays_on_the_same_requests(shadowed: Shadowed, name: str) -> None:
+    count, impact = shadowed.counts[name], shadowed.impacts[name]
+    room = KINDS[impact.kind].room("shadow")
+    rate = impact.metrics[room.PREDICTED_BY]
+    compared = replay_denominator(impact.metrics)
+    assert (count.dropped, count.errors, count.skipped) == (0, 0, 0)  # the queue held every sample
+    assert count.requests == shadowed.sent[name] == compared
+    assert 0 < count.flips < count.requests, "a change that moves some requests and not others"
+    assert count.flips == round(rate * compared)
+    assert count.flip_rate == rate
