@@ -96,20 +96,20 @@ def from_bundle(url: str, trusted_root: Path, cache_dir: Path, name: str, *, cha
                 max_bundle_bytes: int = 16 * 1024 * 1024) -> LoadedModel:
     """The model from the bundle a TUF repository publishes now, verified as ``WeightsClient`` verifies it."""
     from validator.publish.bundle import target_path
-    from validator.runtime.snapshot import parse_bundle
+    from validator.runtime.snapshot import parse_bundle, served_version
     from validator.runtime.tuf_client import HttpFetcher, Repository, classify, read_root
 
     fetcher = HttpFetcher()
     try:
         repo = Repository(url, read_root(trusted_root), Path(cache_dir), target_path(channel), fetcher,
                           max_bundle_bytes)
-        target = repo.check()
+        target = repo.check().live
         document = parse_bundle(repo.download(target))
     except Exception as exc:  # noqa: BLE001 - sorted by the runtime's classify(), as WeightsClient sorts a poll
         raise ModelSourceError(f"cannot use the bundle published at {url}: {classify(exc)}") from None
     finally:
         fetcher.close()
-    version = str(target.version)
+    version = served_version(target.info.custom, target.version)   # the version apps report for these bytes
     source = f"bundle version {version} from {url}"
     models = document.get("models", {})
     if name not in models:

@@ -5,8 +5,8 @@
     weights.start()
     result = weights.model("fraud_risk").score(order)      # .value .decision .reasons .version
 
-The request path reads one attribute (``self._snapshot``) and calls an evaluator of that immutable snapshot:
-no lock, no torn read. The poll thread builds the next snapshot completely (TUF verify → parse → contract
+The request path reads one attribute (``self._models``: the served snapshot's evaluators, or shadow-tapped ones
+made for that very snapshot) and calls an evaluator of that immutable snapshot: no lock, no torn read. The poll thread builds the next snapshot completely (TUF verify → parse → contract
 → compile) before one assignment swaps it in, so a request sees the old bundle or the new one, whole. A
 request that uses several models and wants them from one bundle takes ``weights.snapshot`` once. Each model's
 request-path code is generated on its first call, not at reload (a bundle of 500 models reloads in a few
@@ -16,6 +16,12 @@ Failure policy: nothing a poll raises reaches the app. The last good snapshot ke
 says why (READY → STALE once the server has not confirmed it for ``max_age``), ``on_error`` is told, and the
 next poll backs off exponentially with jitter. A bundle refused for its content is remembered by hash, so a
 broken publish is not downloaded again every interval.
+
+Canary and shadow: one refresh yields the live target, the canary's candidate and the shadow channel's bundle
+from one signed targets metadata. The client serves the candidate when ``cohort_point(instance_id, salt)`` is
+below its fraction (``validator.runtime.cohort``) and it passes every check, else the live bundle; with
+``shadow=`` it then compares the candidate (or the shadow channel's bundle) on a sample of requests, off the
+request path (``validator.runtime.shadow``).
 """
 from __future__ import annotations
 
