@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from publish_helpers import served
-from runtime_helpers import Site, app_contracts, bundle_of, document, wait_for
+from runtime_helpers import PROJECT, Site, app_contracts, bundle_of, document, wait_for
 
 from validator.publish import repository as tuf_repo
 from validator.runtime import WeightsClient, build_snapshot
@@ -222,6 +222,34 @@ def test_the_request_is_copied_before_it_is_queued(site, server, tmp_path):
         order["order_amount"] = 10_000.0          # the app reuses its dict at once
         assert c.shadow.wait_idle(WAIT)
         assert seen[0].args == (original,) and seen[0].live_result == live
+    finally:
+        c.stop()
+
+
+def test_a_ranking_is_compared_by_its_order(site, server, tmp_path):
+    import yaml
+
+    candidate_doc = document(2)
+    for feature in candidate_doc["models"]["search_ranking"]["features"]:
+        if feature["name"] == "popularity":
+            feature["weight"] = 3.0          # popularity now outweighs text relevance on some pages
+    publish_shadow(site, candidate_doc)
+    candidate = evaluator_of(candidate_doc, "search_ranking")
+    golden = yaml.safe_load((PROJECT / "tests" / "golden" / "search_ranking.yaml").read_text())
+    pages = [case["items"] for case in golden["cases"] if "rejected" not in case["expect"]]
+    c = client(server.url, site, tmp_path / "cache", shadow=1.0)
+    try:
+        shadowing(c)
+        changed = 0
+        for items in pages:
+            live = c.model("search_ranking").rank(items, limit=3)       # a keyword argument goes along too
+            other = candidate.rank(copy.deepcopy(items), limit=3)
+            changed += live.ids() != other.ids()
+            items.clear()                    # the app reuses its list: the sample holds its own copy
+        assert 0 < changed < len(pages)
+        assert c.shadow.wait_idle(WAIT)
+        count = row(c, "search_ranking")
+        assert (count.requests, count.flips, count.abs_delta_count, count.errors) == (len(pages), changed, 0, 0)
     finally:
         c.stop()
 

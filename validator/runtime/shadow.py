@@ -332,7 +332,8 @@ class Shadow:
                 result = method(*args, **kwargs)
                 if draw() < rate:
                     if len(pending) < size:
-                        put((key, job, _detach(args), _detach(kwargs) if kwargs else kwargs, result))
+                        put((key, job, tuple(map(_detach, args)),
+                             {k: _detach(v) for k, v in kwargs.items()} if kwargs else _NO_KWARGS, result))
                     else:
                         dropped(key)
                 return result
