@@ -279,3 +279,26 @@ def test_cold_start_serves_the_cached_candidate_reverified(site, server, tmp_pat
         assert cold.snapshot is None and any("does not verify" in n for n in cold.status().notes)
     finally:
         cold.stop()
+
+
+def test_a_candidate_cached_before_its_promotion_starts_and_stays_without_a_reload(site, server, tmp_path):
+    salt = canary(site, 2, 0.5)
+    name = ids_in(salt, 0.5, 1, True)[0]
+    cache = tmp_path / "cache"
+    first = make(server.url, site, cache, name)
+    try:
+        first.refresh(raise_errors=True)
+        version = first.version
+    finally:
+        first.stop()
+    promote(site.storage, site.root, site.keys.source(), CHANNEL, site.expiry)   # while the app is down
+
+    again = make(server.url, site, cache, name)
+    try:
+        again.refresh(raise_errors=True)       # the cache first (verified as the candidate), then the server
+        status = again.status()
+        assert (status.role, status.version, status.bundle["source"]) == ("live", version, "cache")
+        assert status.reloads == 1 and status.candidate is None          # served from the cache, not reloaded
+        assert json.loads((cache / "last-good" / "state.json").read_text())["sha256"] == sha(document(2))
+    finally:
+        again.stop()
