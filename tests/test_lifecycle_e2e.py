@@ -59,9 +59,15 @@ class WorkflowJob:
     """Runs one job's ``run:`` steps the way a GitHub runner does: ``bash -eo pipefail``, the step's and the
     job's ``env:`` with their ``${{ }}`` expressions resolved, ``if:`` conditions, and $GITHUB_OUTPUT."""
 
-    def __init__(self, file: str, context: Mapping[str, str], skip_ids: tuple[str, ...] = ("install",)) -> None:
+    def __init__(self, file: str, context: Mapping[str, str], skip_ids: tuple[str, ...] = ("install",),
+                 job: str | None = None) -> None:
         workflow = yaml.safe_load((WORKFLOWS / file).read_text())
-        (self.job,) = workflow["jobs"].values()
+        jobs = workflow["jobs"]
+        if job is None:
+            assert len(jobs) == 1, f"{file} has jobs {sorted(jobs)}: name the one to run"
+            (self.job,) = jobs.values()
+        else:
+            self.job = jobs[job]
         self.file = file
         self.context = dict(context)
         self.skip_ids = skip_ids
@@ -88,8 +94,15 @@ class WorkflowJob:
             if term == "!cancelled()":
                 continue
             match = re.fullmatch(r"steps\.(\w+)\.outcome == '(\w+)'", term)
-            assert match, f"{self.file}: the test cannot evaluate the condition {term!r}"
-            if outcomes.get(match.group(1)) != match.group(2):
+            if match:
+                if outcomes.get(match.group(1)) != match.group(2):
+                    return False
+                continue
+            setting = re.fullmatch(r"(vars\.\w+) (==|!=) '([^']*)'", term)
+            assert setting, f"{self.file}: the test cannot evaluate the condition {term!r}"
+            name, op, value = setting.groups()
+            assert name in self.context, f"{self.file}: the test does not know the value of {name}"
+            if (self.context[name] == value) != (op == "=="):
                 return False
         return True
 
@@ -155,12 +168,13 @@ def test_a_weight_change_from_branch_to_running_app(tmp_path: Path) -> None:
     # The repository secrets the README asks for, and where the app reads from.
     published = tmp_path / "published"
     secrets = {f"secrets.{env_name(r)}": (keys / f"{r}.pem").read_text() for r in ONLINE_ROLES}
-    settings = {"vars.WEIGHTS_PUBLISH_TO": str(published), "vars.WEIGHTS_STORAGE_PACKAGES": ""}
+    settings = {"vars.WEIGHTS_PUBLISH_TO": str(published), "vars.WEIGHTS_STORAGE_PACKAGES": "",
+                "vars.WEIGHTS_CANARY_FRACTION": ""}  # no canary: every merge goes live at once
 
     def publish_main(label: str) -> str:
         runner = clone(origin, tmp_path / f"runner-publish-{label}")
         sha = git(runner, "rev-parse", "HEAD")
-        job = WorkflowJob("weights-publish.yml", {**secrets, **settings, "env.GITHUB_SHA": sha})
+        job = WorkflowJob("weights-publish.yml", {**secrets, **settings, "env.GITHUB_SHA": sha}, job="publish")
         scratch = tmp_path / f"publish-{label}-tmp"
         scratch.mkdir()
         result = job.run(runner, scratch)
