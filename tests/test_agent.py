@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from agent_helpers import wait_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from publish_helpers import served
-from runtime_helpers import ORDER, Site, app_contracts, document, free_port
+from runtime_helpers import ORDER, Site, app_contracts, bundle_of, document, free_port
 from starlette.testclient import TestClient
 
 from validator.agent.app import create_app
@@ -24,6 +25,7 @@ from validator.agent.limits import AgentLimits
 from validator.agent.problems import MEDIA_TYPE, PROBLEMS, VERSION_HEADER
 from validator.agent.verbs import VERBS
 from validator.kinds import KINDS
+from validator.publish import repository as tuf_repo
 from validator.runtime import WeightsClient
 
 WAIT = 120.0  # upper bound of a wait for the client; only a client that never gets there fails
@@ -462,3 +464,27 @@ def test_the_fast_parse_accepts_exactly_what_parse_request_accepts(text):
 def test_odd_model_names_in_the_url_are_problems(http, path, slug):
     doc = problem_of(http.post(path, json=ORDER), 404, slug)
     assert len(doc.get("model", "")) <= 200 and len(doc["detail"]) < 2000
+
+
+def test_a_shadowing_agent_samples_the_requests_it_answers(tmp_path):
+    """The agent answers from the snapshot it took once, yet through the client's shadow taps: every request of
+    a batch is sampled at shadow=1, and the answers are the live bundle's."""
+    site = Site(tmp_path / "site")
+    site.publish(document(1))
+    tuf_repo.publish(site.storage, site.root, site.keys.source(), bundle_of(document(2)), "shadow", site.expiry)
+    with served(site.folder) as server:
+        client = WeightsClient(server.url, site.root, tmp_path / "cache", contract=app_contracts(), interval=3600,
+                               shadow=1.0)
+        with client, TestClient(create_app(client, contracts=app_contracts())) as http:
+            assert client.wait_ready(WAIT)
+            wait_for(lambda: client.status().shadow.active, "the shadow source loaded")
+            single = http.post("/v1/models/fraud_risk/score", json=ORDER)
+            batch = http.post("/v1/models/fraud_risk/score", json={"requests": [ORDER, ORDER]})
+            assert single.status_code == 200 and batch.status_code == 200
+            assert batch.json()["version"] == client.version
+            assert client.shadow is not None and client.shadow.wait_idle(WAIT)
+            (count,) = [c for c in client.shadow.counts() if c.model == "fraud_risk"]
+            assert (count.requests, count.dropped, count.errors) == (3, 0, 0)
+            assert count.candidate_version != count.live_version == client.version
+            status = http.get("/v1/status").json()
+            assert status["shadow"]["active"] is True

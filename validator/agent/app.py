@@ -134,11 +134,11 @@ class Agent:
                 raise Problem("not-ready", "the agent has not loaded a weights bundle yet (see GET /v1/status); "
                               "retry, or wait for GET /readyz to answer 200", model=name[:_MAX_NAME_SHOWN],
                               headers={"Retry-After": "1"})
-            evaluator = snap.models.get(name)
-            if evaluator is None:
+            if name not in snap.models:
                 raise Problem("unknown-model", f"no model {shown(name)} in bundle version {snap.version}; models: "
                               f"{', '.join(sorted(snap.models)) or 'none'}", model=name[:_MAX_NAME_SHOWN])
             label = name
+            evaluator = self.client.evaluator(snap, name)  # shadow-tapped when the client shadows
             kind = KINDS[evaluator.kind]
             if kind.verb != verb.name:
                 raise Problem("wrong-verb", f"model {name!r} is a {kind.name} model and answers "
@@ -154,9 +154,9 @@ class Agent:
             data = await receive_limited(receive, self.limits, name)
             payload = parse_body(data, self.limits, name)
             if len(data) > self.limits.offload_bytes:
-                body, batch = await run_in_threadpool(self.answer, snap, kind, verb, name, payload)
+                body, batch = await run_in_threadpool(self.answer, snap, evaluator, kind, verb, name, payload)
             else:
-                body, batch = self.answer(snap, kind, verb, name, payload)
+                body, batch = self.answer(snap, evaluator, kind, verb, name, payload)
             if batch is not None:
                 self.metrics.batch.observe(batch)  # here, on the loop's thread (see validator.agent.metrics)
             code = 200
@@ -172,9 +172,11 @@ class Agent:
         finally:
             self.metrics.observe(label, verb.name, code, time.perf_counter() - started)
 
-    def answer(self, snap: Snapshot, kind: Kind, verb: Verb, name: str, payload: Any) -> tuple[bytes, int | None]:
-        """The response body for one request or a batch, all from ``snap``, and the batch's length (None for
-        one request). Runs on the loop or in a worker thread: it touches nothing shared."""
+    def answer(self, snap: Snapshot, evaluator: Any, kind: Kind, verb: Verb, name: str,
+               payload: Any) -> tuple[bytes, int | None]:
+        """The response body for one request or a batch, all from ``snap`` (``evaluator`` is its model ``name``),
+        and the batch's length (None for one request). Runs on the loop or in a worker thread: it touches nothing
+        shared."""
         if not isinstance(payload, dict):
             raise Problem("bad-shape", f"the body must be a JSON object (one request, or {{\"requests\": [...]}} "
                           f"for a batch), got {shown(payload)}", model=name)
@@ -186,17 +188,17 @@ class Agent:
             if len(requests) > self.limits.max_batch:
                 raise Problem("batch-too-long", f"the batch holds {len(requests):,} requests, over the limit of "
                               f"{self.limits.max_batch:,}; split it", model=name, input="requests")
-            results = [self.one(snap, kind, verb, name, item, index) for index, item in enumerate(requests)]
+            results = [self.one(evaluator, kind, verb, name, item, index) for index, item in enumerate(requests)]
             return _dumps({"model": name, "version": snap.version, "results": results}), len(requests)
-        return _dumps(self.one(snap, kind, verb, name, payload, None)), None
+        return _dumps(self.one(evaluator, kind, verb, name, payload, None)), None
 
-    def one(self, snap: Snapshot, kind: Kind, verb: Verb, name: str, request: Any, index: int | None) -> Any:
+    def one(self, evaluator: Any, kind: Kind, verb: Verb, name: str, request: Any, index: int | None) -> Any:
         where = f"requests[{index}]" if index is not None else "the request"
         if not isinstance(request, dict):
             raise Problem("bad-shape", f"{where} must be a JSON object of input name to value, got "
                           f"{shown(request)}", model=name, index=index)
         try:
-            result = kind.call(snap.models[name], verb.adapt(name, request))
+            result = kind.call(evaluator, verb.adapt(name, request))
         except InputError as exc:
             raise Problem("invalid-input", str(exc), model=name, input=exc.input_name, index=index) from None
         except Problem as problem:

@@ -53,6 +53,9 @@ class AgentOptions:
     limits: AgentLimits = field(default_factory=AgentLimits)
     log_level: str = "info"
     access_log: bool = False
+    instance_id: str | None = None   # the canary cohort's key (WeightsClient's default when None)
+    shadow: float = 0.0              # share of requests the candidate is evaluated on, off the request path
+    push: bool = True                # hold the server's change notification open
 
 
 def load_contracts(paths: Sequence[Path]) -> list[Contract]:
@@ -78,7 +81,8 @@ def build(options: AgentOptions) -> tuple[WeightsClient, Starlette]:
     try:
         options.cache_dir.mkdir(parents=True, exist_ok=True)
         client = WeightsClient(options.url, options.root, options.cache_dir, channel=options.channel,
-                               interval=options.interval, contract=contracts, metrics=registry)
+                               interval=options.interval, contract=contracts, metrics=registry,
+                               instance_id=options.instance_id, shadow=options.shadow, push=options.push)
     except OSError as exc:
         raise AgentError(f"--cache-dir {options.cache_dir}: {exc.strerror or exc}") from None
     except ValueError as exc:

@@ -43,8 +43,19 @@ _LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
               type=click.Choice(_LOG_LEVELS), help="Env: WEIGHTS_LOG_LEVEL.")
 @click.option("--access-log/--no-access-log", envvar="WEIGHTS_ACCESS_LOG", default=False, show_default=True,
               help="Log every request (costs throughput). Env: WEIGHTS_ACCESS_LOG.")
+@click.option("--instance-id", envvar="WEIGHTS_INSTANCE_ID", default=None, metavar="ID",
+              help="This agent's id for canary cohorts and metrics (default: hostname, process id and start "
+              "time; give a stable one, e.g. the pod name, so a restart keeps its cohort). Env: WEIGHTS_INSTANCE_ID.")
+@click.option("--shadow", envvar="WEIGHTS_SHADOW", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              metavar="FRACTION", help="Evaluate the candidate (a canary, or the shadow channel) on this share of "
+              "requests off the request path, and count how often it decides otherwise (/metrics, /v1/status). "
+              "Env: WEIGHTS_SHADOW.")
+@click.option("--push/--no-push", envvar="WEIGHTS_PUSH", default=True, show_default=True,
+              help="Hold the server's change notification open (weights serve's /notify) and refresh as soon as "
+              "it says a publish happened; without one, poll. Env: WEIGHTS_PUSH.")
 def agent(url: str, root_file: Path, cache_dir: Path, host: str, port: int, interval: float, channel: str,
-          contracts: Sequence[Path], max_body_bytes: int, max_batch: int, log_level: str, access_log: bool) -> int:
+          contracts: Sequence[Path], max_body_bytes: int, max_batch: int, log_level: str, access_log: bool,
+          instance_id: str | None, shadow: float, push: bool) -> int:
     """Serve the published weights over HTTP to apps in any language (POST /v1/models/NAME/score ...).
 
     Polls URL, verifies every bundle against ROOT.json, hot-reloads, and answers /readyz once a bundle is
@@ -63,7 +74,8 @@ def agent(url: str, root_file: Path, cache_dir: Path, host: str, port: int, inte
         options = AgentOptions(url=url, root=root_file, cache_dir=cache_dir, host=host, port=port,
                                interval=interval, channel=channel, contracts=tuple(contracts),
                                limits=AgentLimits(max_body_bytes=max_body_bytes, max_batch=max_batch),
-                               log_level=log_level, access_log=access_log)
+                               log_level=log_level, access_log=access_log, instance_id=instance_id,
+                               shadow=shadow, push=push)
 
         def announce(line: str) -> None:
             click.echo(line)

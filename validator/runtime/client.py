@@ -40,7 +40,7 @@ from validator.kinds.contract import Contract
 from validator.runtime.cohort import canary_of, cohort_point, default_instance_id
 from validator.runtime.errors import BundleRefused, NotReady, WeightsError
 from validator.runtime.push import Notifier, PushState
-from validator.runtime.shadow import Shadow, ShadowComparison, ShadowStatus
+from validator.runtime.shadow import Shadow, ShadowComparison, ShadowedModel, ShadowStatus
 from validator.runtime.snapshot import Snapshot, build_snapshot, served_version
 from validator.runtime.tuf_client import HttpFetcher, Refreshed, Repository, Target, classify, read_root
 
@@ -407,6 +407,20 @@ class WeightsClient:
             snap = self._snapshot
             assert snap is not None  # set before _models
             return snap.model(name)  # raises UnknownModel naming the models the bundle has
+
+    def evaluator(self, snap: Snapshot, name: str) -> Any:
+        """Model ``name`` of ``snap`` as ``model()`` serves it: shadow-tapped when ``snap`` is the one served.
+
+        For callers that take ``snapshot`` once per request so that a batch is answered from one bundle (the
+        agent): ``model()`` alone could hand them the next bundle's evaluator mid-batch, and ``snap.models``
+        alone would bypass shadow sampling. Raises ``UnknownModel`` like ``snap.model``.
+        """
+        plain = snap.model(name)
+        served = self._models
+        tapped = served.get(name) if served is not None else None
+        if isinstance(tapped, ShadowedModel) and tapped.live is plain:
+            return tapped
+        return plain
 
     def status(self) -> Status:
         snap = self._snapshot

@@ -146,6 +146,11 @@ class ShadowedModel:
         self._live = live
         setattr(self, verb, tapped)
 
+    @property
+    def live(self) -> Any:
+        """The live evaluator this tap wraps."""
+        return self._live
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._live, name)
 
