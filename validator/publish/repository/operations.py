@@ -264,8 +264,8 @@ def check_fraction(fraction: float) -> float:
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not math.isfinite(fraction):
         raise ValueError(f"the canary fraction must be a number between 0 and 1, not {fraction!r}")
     if fraction >= 1:
-        raise ValueError(f"a canary fraction of {fraction:g} puts every client on the candidate: "
-                         "use weights promote")
+        raise ValueError(f"a canary fraction of {fraction:g} puts every client on the candidate: give a share "
+                         "below 1 such as 0.1, publish without --canary, or promote a running canary")
     if fraction <= 0:
         raise ValueError(f"a canary fraction of {fraction:g} puts no client on the candidate: "
                          "give a share such as 0.1, or use weights abort")
