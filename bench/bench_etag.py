@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import selectors
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,27 +27,12 @@ sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "tests"))
 
 from harness import Bench, Run  # noqa: E402
+from publish_helpers import Serve  # noqa: E402
 from runtime_helpers import Site, document  # noqa: E402
 
 from validator.runtime import WeightsClient  # noqa: E402
 
 TARGET = 0.2
-
-
-def start_serve(folder: Path) -> tuple[subprocess.Popen, str]:
-    """`weights serve --dir folder --port 0` in a child process, and the URL it printed."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    child = subprocess.Popen([sys.executable, "-m", "validator", "serve", "--dir", str(folder), "--port", "0",
-                              "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    with selectors.DefaultSelector() as selector:
-        selector.register(child.stdout, selectors.EVENT_READ)
-        ready = selector.select(60)
-    line = child.stdout.readline() if ready else ""
-    match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
-    if not match:
-        child.kill()
-        raise SystemExit(f"weights serve did not start: {line!r} {child.stderr.read()}")
-    return child, match.group(1)
 
 
 def polls(client: WeightsClient, count: int) -> Callable[[], Run]:
@@ -76,7 +58,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         site = Site(Path(tmp) / "site")
         site.publish(document(1))
-        child, url = start_serve(site.folder)
+        server = Serve(site.folder)
+        url = server.url
         try:
             full = WeightsClient(url, site.root, Path(tmp) / "full", interval=30, push=False)
             full._repo.full_refresh_every = 0.0          # every poll walks TUF in full: today's client
@@ -95,8 +78,7 @@ def main() -> int:
             for client in (full, etag):
                 client.stop()
         finally:
-            child.terminate()
-            child.wait(30)
+            server.stop()
     return bench.finish()
 
 

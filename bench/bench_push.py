@@ -32,9 +32,6 @@ import argparse
 import heapq
 import os
 import random
-import re
-import selectors
-import subprocess
 import sys
 import tempfile
 import threading
@@ -48,6 +45,7 @@ sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "tests"))
 
 from harness import Bench  # noqa: E402
+from publish_helpers import Serve  # noqa: E402
 from runtime_helpers import Site, app_contracts, document  # noqa: E402
 
 from validator.runtime import WeightsClient  # noqa: E402
@@ -55,21 +53,6 @@ from validator.runtime.push import Notifier, PushState  # noqa: E402
 from validator.runtime.tuf_client import HttpFetcher, Validators  # noqa: E402
 
 P99_TARGET = 1.0
-
-
-def start_serve(folder: Path) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    child = subprocess.Popen([sys.executable, "-m", "validator", "serve", "--dir", str(folder), "--port", "0",
-                              "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    with selectors.DefaultSelector() as selector:
-        selector.register(child.stdout, selectors.EVENT_READ)
-        ready = selector.select(60)
-    line = child.stdout.readline() if ready else ""
-    match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
-    if not match:
-        child.kill()
-        raise SystemExit(f"weights serve did not start: {line!r} {child.stderr.read()}")
-    return child, match.group(1)
 
 
 def wait(predicate: Any, timeout: float, what: str) -> None:
@@ -193,14 +176,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         site = Site(Path(tmp) / "site")
         site.publish(document(1))
-        child, url = start_serve(site.folder)
+        server = Serve(site.folder)
+        url = server.url
         try:
             wakes, early = stage_a(site, url, args.clients, args.publishes, 2)
             reloads = stage_b(site, url, Path(tmp) / "cache", args.reloads, 100)
             polled = polling(site, url, args.clients, args.interval, args.jitter, 1000)
         finally:
-            child.terminate()
-            child.wait(30)
+            server.stop()
     rng = random.Random(0)
     push_total = [w + rng.choice(reloads) for w in wakes]
     poll_total = [p + rng.choice(reloads) for p in polled]

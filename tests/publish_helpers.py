@@ -6,7 +6,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
+import selectors
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -202,3 +205,38 @@ def make_invoker(capsys: Any, monkeypatch: Any):
         return Ran(code, out, err)
 
     return invoke
+
+
+SERVE_WAIT = 120  # upper bound of a wait on the serve child; only a child that never gets there fails
+
+
+class Serve:
+    """`weights serve --dir FOLDER` in a child process; ``url`` once it has said where it listens."""
+
+    def __init__(self, folder: Path, port: int = 0) -> None:
+        env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", "validator", "serve", "--dir", str(folder), "--port", str(port), "--quiet"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.child.stdout, selectors.EVENT_READ)
+            if not selector.select(SERVE_WAIT):
+                self.stop()
+                raise AssertionError("weights serve printed nothing")
+        line = self.child.stdout.readline()
+        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+        if not match:
+            self.stop()
+            raise AssertionError(f"weights serve said {line!r}: {self.child.stderr.read()}")
+        self.url = match.group(1)
+
+    def stop(self) -> None:
+        if self.child.poll() is None:
+            self.child.send_signal(signal.SIGTERM)
+            try:
+                self.child.wait(SERVE_WAIT)
+            except subprocess.TimeoutExpired:
+                self.child.kill()
+                self.child.wait()
+        self.child.stdout.close()
+        self.child.stderr.close()

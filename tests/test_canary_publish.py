@@ -137,7 +137,7 @@ def test_the_prediction_is_kept_when_the_fraction_changes(site):
     assert tuf_repo.candidate_of(site.storage, site.root, "production").predicted == predicted
 
 
-@pytest.mark.parametrize("fraction, words", [(1.0, "use weights promote"), (1.5, "use weights promote"),
+@pytest.mark.parametrize("fraction, words", [(1.0, "publish without --canary, or promote a running canary"), (1.5, "publish without --canary, or promote a running canary"),
                                              (0.0, "weights abort"), (-0.1, "weights abort"),
                                              (float("nan"), "between 0 and 1")])
 def test_a_fraction_outside_zero_to_one_is_refused_before_anything_is_read(tmp_path, fraction, words):
@@ -404,7 +404,7 @@ def test_canary_promote_and_abort_from_the_command_line(cli_repo, tmp_path):
 
 
 @pytest.mark.parametrize("args, code, words", [
-    (("publish", "--canary", "1"), 2, "use weights promote"),
+    (("publish", "--canary", "1"), 2, "publish without --canary, or promote a running canary"),
     (("publish", "--canary", "0"), 2, "weights abort"),
     (("publish", "--canary", "0.1", "--report", "missing.json"), 2, "missing.json: no such file"),
     (("promote", "--if", "flip_rate <= 0.02"), 2, "--if needs --metrics"),

@@ -9,59 +9,19 @@ from __future__ import annotations
 
 import functools
 import http.client
-import os
 import re
-import selectors
-import signal
-import subprocess
-import sys
 import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
-from publish_helpers import PROJECT
+from publish_helpers import Serve
 from runtime_helpers import Site, document, free_port, wait_for
 
 from validator.publish.serve import StaticServer
 from validator.runtime import WeightsClient
 from validator.runtime.push import Notifier, PushState
-
-CHILD_WAIT = 120
-
-
-class Serve:
-    """`weights serve --dir FOLDER` in a child process; ``url`` once it has said where it listens."""
-
-    def __init__(self, folder: Path, port: int = 0) -> None:
-        env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-        self.child = subprocess.Popen(
-            [sys.executable, "-m", "validator", "serve", "--dir", str(folder), "--port", str(port), "--quiet"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.child.stdout, selectors.EVENT_READ)
-            if not selector.select(CHILD_WAIT):
-                self.stop()
-                raise AssertionError("weights serve printed nothing")
-        line = self.child.stdout.readline()
-        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
-        if not match:
-            self.stop()
-            raise AssertionError(f"weights serve said {line!r}: {self.child.stderr.read()}")
-        self.url = match.group(1)
-
-    def stop(self) -> None:
-        if self.child.poll() is None:
-            self.child.send_signal(signal.SIGTERM)
-            try:
-                self.child.wait(CHILD_WAIT)
-            except subprocess.TimeoutExpired:
-                self.child.kill()
-                self.child.wait()
-        self.child.stdout.close()
-        self.child.stderr.close()
 
 
 class Changes:

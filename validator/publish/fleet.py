@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from validator.signed_numbers import as_number
+
 QUERY_PATH = "/api/v1/query"
 # A Prometheus answer to one of these queries is a few kilobytes per model; a server (or an impostor) sending
 # megabytes is refused rather than buffered without end.
@@ -194,8 +196,8 @@ def _shadow(server: "_Prometheus", at: float, channel: str, version: str,
         prediction = predicted.get(name)
         if not isinstance(prediction, Mapping):  # signed, but written by another tool: tolerate, show nothing
             prediction = {}
-        value = _number(prediction.get("value"))
-        rows = _number(prediction.get("rows"))
+        value = as_number(prediction.get("value"))
+        rows = as_number(prediction.get("rows"))
         models.append(ModelShadow(
             model=name, measured=name in requests, requests=_count(requests.get(name, 0.0)),
             flips=_count(flips.get(name, 0.0)), clients=_count(clients.get(name, 0.0)),
@@ -344,21 +346,6 @@ def _percent(value: float | None) -> str:
 def _quote(value: str) -> str:
     """A PromQL string literal (Go's escapes; JSON's are a subset of them)."""
     return json.dumps(value, ensure_ascii=True)
-
-
-def _number(value: Any) -> float | None:
-    """A prediction's number: a JSON number, or the decimal string TUF metadata carries (canonical JSON, which
-    signatures are computed over, has no floats); anything else is no prediction."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            return None
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return float(value)
-    return None
 
 
 def _count(value: float) -> int:

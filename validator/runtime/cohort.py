@@ -15,6 +15,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from validator.signed_numbers import as_number
+
 # When this module was first imported: the process's start for the id's purpose (two processes on one host that
 # got the same pid, e.g. pid 1 in successive containers, still get different ids).
 _STARTED_MS = int(time.time() * 1000)
@@ -57,16 +59,8 @@ def canary_of(custom: Mapping[str, Any] | None) -> tuple[float, str] | None:
 
 
 def _fraction(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            return None
-    if not isinstance(value, (int, float)) or not 0 < value <= 1:   # NaN fails both comparisons
-        return None
-    return float(value)
+    number = as_number(value)
+    return number if number is not None and 0 < number <= 1 else None
 
 
 __all__ = ["canary_of", "cohort_point", "default_instance_id"]

@@ -46,6 +46,7 @@ from validator.publish.repository.metadata import (
 from validator.publish.repository.settings import Expiry
 from validator.publish.repository.staging import TufRepository
 from validator.publish.storage import Storage, StorageError
+from validator.signed_numbers import as_number, signable
 
 
 @dataclass
@@ -156,35 +157,6 @@ def _sign_and_commit(repo: TufRepository, keys: KeySource, expiry: Expiry, edit:
     repo.stage_snapshot(signers["snapshot"], expiry)
     repo.stage_timestamp(signers["timestamp"], expiry)
     return repo.commit()
-
-
-def signable(value: Any) -> Any:
-    """``value`` with every float written as its decimal text ("0.3"), so TUF can sign it.
-
-    TUF signs the canonical JSON of the metadata (OLPC canonical JSON), which has integers but no floating-point
-    numbers, so a canary's fraction and a prediction's value travel as text; ``as_number`` reads either form.
-    """
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, Mapping):
-        return {key: signable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [signable(item) for item in value]
-    return value
-
-
-def as_number(value: Any) -> float | None:
-    """A number written by ``signable`` (decimal text) or by hand (a JSON number); None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            return None
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return float(value)
-    return None
 
 
 def _write(repo: TufRepository, keys: KeySource, expiry: Expiry, path: str, data: bytes, custom: dict[str, Any],
