@@ -41,14 +41,20 @@ def analyst_repo(root: Path, branch: str | None = None, ignore_published: bool =
         shutil.copytree(PROJECT / folder, root / folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     if ignore_published:
         (root / ".gitignore").write_text("/.weights/\n")
+    commit_on_main(root)
+    if branch:
+        git(root, "checkout", "-q", "-b", branch)
+    return root
+
+
+def commit_on_main(root: Path) -> Path:
+    """A new git repository at ``root`` whose ``main`` holds every file there, committed by the analyst."""
     git(root, "init", "-q", "-b", "main")
     git(root, "config", "user.email", "analyst@example.com")
     git(root, "config", "user.name", "Ana Lyst")
     git(root, "config", "commit.gpgsign", "false")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "weights as they are on main")
-    if branch:
-        git(root, "checkout", "-q", "-b", branch)
     return root
 
 

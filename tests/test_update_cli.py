@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_helpers import git, run_weights
+from cli_helpers import commit_on_main, git, run_weights
 from update_helpers import EVENTS, MODEL, make_repo, posterior_lines, write_events
 
 NEW = {"hero_spring_sale": (530, 11470), "hero_free_shipping": (610, 11390),
@@ -22,14 +22,7 @@ def weights(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = make_repo(tmp_path / "weights-repo")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "analyst@example.com")
-    git(root, "config", "user.name", "Ana Lyst")
-    git(root, "config", "commit.gpgsign", "false")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "weights as they are on main")
-    return root
+    return commit_on_main(make_repo(tmp_path / "weights-repo"))
 
 
 def test_the_update_block_on_the_sample_events_changes_nothing(repo: Path) -> None:

@@ -569,6 +569,19 @@ class WeightsClient:
                 if self._metrics is not None:
                     self._metrics.serving(role, current.version, current.commit)
             return False
+        data, snap = self._fetch_snapshot(target, role, now, current)
+        self._confirmed(target, now, saved=True)   # fresh before readers can see it
+        self._swap(snap, role)
+        self._save_last_good(data, target, now)
+        return True
+
+    def _fetch_snapshot(self, target: Target, role: str, now: float,
+                        previous: Snapshot | None) -> tuple[bytes, Snapshot]:
+        """``target`` downloaded and built like any bundle (contract, compile), or the refusal it earned before.
+
+        One path for the served bundle and the shadow source, so both are refused, remembered and never
+        downloaded again alike.
+        """
         refused = self._refused.get(target.sha256)
         if refused is not None:
             raise refused
@@ -577,14 +590,11 @@ class WeightsClient:
         try:
             snap = build_snapshot(data, version=served_version(custom, target.version), sha256=target.sha256,
                                   source="network", loaded_at=now, contracts=self.contracts, custom=custom,
-                                  previous=current)
+                                  previous=previous)
         except BundleRefused as exc:
             self._remember_refused(target, role, exc)
             raise
-        self._confirmed(target, now, saved=True)   # fresh before readers can see it
-        self._swap(snap, role)
-        self._save_last_good(data, target, now)
-        return True
+        return data, snap
 
     def _remember_refused(self, target: Target, role: str, exc: BundleRefused) -> None:
         """Refused bytes are not downloaded again (a broken publish would cost every client every poll)."""
@@ -628,18 +638,7 @@ class WeightsClient:
 
     def _shadow_snapshot(self, target: Target, live: Snapshot) -> Snapshot:
         """The shadow source built like any bundle (contract, compile), lending the live snapshot's evaluators."""
-        refused = self._refused.get(target.sha256)
-        if refused is not None:
-            raise refused
-        data = self._repo.download(target)
-        custom = target.info.custom or {}
-        try:
-            return build_snapshot(data, version=served_version(custom, target.version), sha256=target.sha256,
-                                  source="network", loaded_at=time.time(), contracts=self.contracts,
-                                  custom=custom, previous=live)
-        except BundleRefused as exc:
-            self._remember_refused(target, "shadow", exc)
-            raise
+        return self._fetch_snapshot(target, "shadow", time.time(), live)[1]
 
     def _confirmed(self, target: Target, now: float, saved: bool = False) -> None:
         """The server vouched for what is served: fresh again; persist that now and then for cold starts."""
