@@ -24,7 +24,6 @@ model that calls the live evaluator, returns its result unchanged and offers a s
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 import keyword
 import logging
@@ -205,13 +204,6 @@ def _single_parameter(method: Callable[..., Any]) -> str | None:
     return only.name if only.name.isidentifier() and not keyword.iskeyword(only.name) else None
 
 
-def _room(kind: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"validator.kinds.{kind}.shadow")
-    except ImportError:
-        return None
-
-
 class Shadow:
     """The sampler, the queue, the worker and the counts of one client's shadow evaluation.
 
@@ -242,7 +234,6 @@ class Shadow:
         self._busy = False
         self._lock = threading.Lock()
         self._tallies: dict[Key, _Tally] = {}
-        self._rooms: dict[str, ModuleType | None] = {}
         self._worker: threading.Thread | None = None
         self._candidate: Snapshot | None = None
         self._source: str | None = None
@@ -306,9 +297,11 @@ class Shadow:
         return models
 
     def _room_of(self, kind: str) -> ModuleType | None:
-        if kind not in self._rooms:
-            self._rooms[kind] = _room(kind)
-        return self._rooms[kind]
+        """The kind's shadow room through the registry, which loads and keeps it; None for a kind without one."""
+        try:
+            return KINDS[kind].room("shadow")
+        except (KeyError, ImportError):
+            return None
 
     # --- the request path ---------------------------------------------------------------------------------
 
